@@ -1,0 +1,59 @@
+/* Defaults, validation and status texts. The defaults themselves live in
+ * inference_config.c so that the optimisation loop edits one small file. */
+#include <math.h>
+#include <stdio.h>
+
+#include "qinfer.h"
+
+extern const qi_config qi_inference_config;
+
+void qi_config_default(qi_config *cfg) {
+    if (cfg) *cfg = qi_inference_config;
+}
+
+#define BAD(...) do { if (msg && n) snprintf(msg, n, __VA_ARGS__); return QI_ERR_INVALID_ARG; } while (0)
+
+qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
+    if (msg && n) msg[0] = 0;
+    if (!c) BAD("config is NULL");
+    if (c->n_threads < 0 || c->n_threads > 1024) BAD("n_threads = %d: must be 0 (auto) to 1024", c->n_threads);
+    if (c->prefill_chunk < 1 || c->prefill_chunk > 65536) BAD("prefill_chunk = %d: must be 1 to 65536", c->prefill_chunk);
+    if (c->kv_capacity < 0) BAD("kv_capacity = %d: must be >= 0 (0 = model context)", c->kv_capacity);
+    if (c->kv_type != QI_KV_F32 && c->kv_type != QI_KV_F16) BAD("kv_type = %d: must be QI_KV_F32 or QI_KV_F16", (int)c->kv_type);
+    if (!(c->temperature >= 0) || !isfinite(c->temperature)) BAD("temperature = %g: must be >= 0", c->temperature);
+    if (c->top_k < 0) BAD("top_k = %d: must be >= 0 (0 = off)", c->top_k);
+    if (!(c->top_p > 0 && c->top_p <= 1)) BAD("top_p = %g: must be in (0, 1]", c->top_p);
+    if (!(c->min_p >= 0 && c->min_p < 1)) BAD("min_p = %g: must be in [0, 1)", c->min_p);
+    if (!(c->repeat_penalty > 0) || !isfinite(c->repeat_penalty)) BAD("repeat_penalty = %g: must be > 0", c->repeat_penalty);
+    if (c->repeat_last_n < 0) BAD("repeat_last_n = %d: must be >= 0", c->repeat_last_n);
+    return QI_OK;
+}
+
+const char *qi_status_str(qi_status s) {
+    static const char *const text[QI_STATUS_COUNT] = {
+        [QI_OK] = "ok",
+        [QI_ERR_INVALID_ARG] = "invalid argument",
+        [QI_ERR_NOMEM] = "out of memory",
+        [QI_ERR_IO] = "I/O error",
+        [QI_ERR_GGUF_MAGIC] = "not a GGUF file",
+        [QI_ERR_GGUF_VERSION] = "unsupported GGUF version",
+        [QI_ERR_GGUF_TRUNCATED] = "GGUF file truncated",
+        [QI_ERR_GGUF_COUNT] = "GGUF count or length too large",
+        [QI_ERR_GGUF_TYPE] = "unknown GGUF type",
+        [QI_ERR_GGUF_OFFSET] = "GGUF tensor data out of bounds",
+        [QI_ERR_GGUF_SHAPE] = "bad GGUF tensor shape",
+        [QI_ERR_GGUF_DUPLICATE] = "duplicate GGUF key or tensor",
+        [QI_ERR_GGUF_ALIGNMENT] = "bad GGUF alignment",
+        [QI_ERR_MODEL_ARCH] = "unsupported model architecture",
+        [QI_ERR_MODEL_KEY] = "missing or invalid model metadata",
+        [QI_ERR_MODEL_TENSOR] = "missing or misshapen model tensor",
+        [QI_ERR_MODEL_TENSOR_TYPE] = "unsupported tensor type",
+        [QI_ERR_NO_VOCAB] = "model has no vocabulary",
+        [QI_ERR_BAD_TOKEN] = "token id out of range",
+        [QI_ERR_CONTEXT_FULL] = "context full",
+        [QI_ERR_BUFFER_TOO_SMALL] = "buffer too small",
+        [QI_ERR_TOKENIZER] = "malformed tokenizer metadata",
+        [QI_ERR_CANCELLED] = "cancelled",
+    };
+    return (unsigned)s < QI_STATUS_COUNT && text[s] ? text[s] : "unknown status";
+}

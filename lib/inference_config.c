@@ -1,0 +1,17 @@
+/* The knobs, as one initialised struct. The optimisation loop may edit this
+ * file; the library checks every value (qi_config_check) and trusts none. */
+#include "qinfer.h"
+
+const qi_config qi_inference_config = {
+    .n_threads = 0,          /* 0 = physical cores */
+    .prefill_chunk = 64,     /* prompt tokens per matrix-matrix pass */
+    .kv_capacity = 4096,     /* tokens; 0 = the model's trained context */
+    .kv_type = QI_KV_F32,    /* faithful to the reference arithmetic */
+    .temperature = 0.0f,     /* greedy until the sampler set lands */
+    .top_k = 0,
+    .top_p = 1.0f,
+    .min_p = 0.0f,
+    .repeat_penalty = 1.0f,
+    .repeat_last_n = 64,
+    .seed = 42,
+};

@@ -1,0 +1,28 @@
+/* Per-session key/value cache: for every layer, `capacity` rows of
+ * n_head_kv * head_dim keys and as many values, stored as f32 or f16. */
+#ifndef QINFER_KV_CACHE_H
+#define QINFER_KV_CACHE_H
+
+#include <stddef.h>
+#include "qinfer.h"
+
+typedef struct qi_kv_cache {
+    int n_layer, capacity, kv_dim;
+    qi_kv_type type;
+    size_t elem_size;
+    void *k, *v;            /* [n_layer][capacity][kv_dim] */
+} qi_kv_cache;
+
+qi_status kv_init(qi_kv_cache *kv, int n_layer, int capacity, int kv_dim, qi_kv_type type);
+void kv_free(qi_kv_cache *kv);
+size_t kv_bytes(const qi_kv_cache *kv);
+
+/* Store the key and value rows of one position. */
+void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *v);
+
+/* dot(q, K[pos][off .. off+n)) */
+float kv_dot_k(const qi_kv_cache *kv, int layer, int pos, int off, const float *q, int n);
+/* out += w * V[pos][off .. off+n) */
+void kv_axpy_v(const qi_kv_cache *kv, int layer, int pos, int off, float w, float *out, int n);
+
+#endif

@@ -1,0 +1,149 @@
+/* qinfer: run Qwen2 GGUF models on the CPU.
+ *
+ * The one public header. Two opaque handles:
+ *   qi_model   - a GGUF file mapped read-only, with its shapes and tensors bound.
+ *                Immutable after load; one model may serve many sessions.
+ *   qi_session - one conversation: KV cache, scratch buffers, sampler state.
+ *                Use a session from one thread at a time.
+ * Every function returns a qi_status (QI_OK = 0). The library never prints,
+ * never exits, and keeps no global mutable state. */
+#ifndef QINFER_H
+#define QINFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum qi_status {
+    QI_OK = 0,
+    QI_ERR_INVALID_ARG,      /* a NULL pointer, a negative count, a bad setting */
+    QI_ERR_NOMEM,            /* allocation failed */
+    QI_ERR_IO,               /* open/stat/mmap failed */
+    QI_ERR_GGUF_MAGIC,       /* not a GGUF file */
+    QI_ERR_GGUF_VERSION,     /* GGUF version other than 2 or 3 */
+    QI_ERR_GGUF_TRUNCATED,   /* the file ends inside a field */
+    QI_ERR_GGUF_COUNT,       /* a count or length larger than the file can hold */
+    QI_ERR_GGUF_TYPE,        /* unknown metadata value type or tensor type */
+    QI_ERR_GGUF_OFFSET,      /* tensor data outside the file, misaligned or overlapping */
+    QI_ERR_GGUF_SHAPE,       /* bad dimension count, zero or overflowing dimensions */
+    QI_ERR_GGUF_DUPLICATE,   /* a key or tensor name appears twice */
+    QI_ERR_GGUF_ALIGNMENT,   /* general.alignment not a power of two */
+    QI_ERR_MODEL_ARCH,       /* general.architecture is not one we run */
+    QI_ERR_MODEL_KEY,        /* required metadata key missing or of the wrong type */
+    QI_ERR_MODEL_TENSOR,     /* required tensor missing, or wrong shape */
+    QI_ERR_MODEL_TENSOR_TYPE,/* tensor type we have no kernel for */
+    QI_ERR_NO_VOCAB,         /* text asked of a file without a tokenizer */
+    QI_ERR_BAD_TOKEN,        /* token id outside [0, n_vocab) */
+    QI_ERR_CONTEXT_FULL,     /* the KV cache cannot hold more tokens */
+    QI_ERR_BUFFER_TOO_SMALL, /* caller's buffer too small; the needed size is returned */
+    QI_ERR_TOKENIZER,        /* tokenizer metadata malformed */
+    QI_ERR_CANCELLED,        /* stopped by the caller's callback */
+    QI_STATUS_COUNT
+} qi_status;
+
+/* A short generic description of a status ("context full", ...). */
+const char *qi_status_str(qi_status s);
+
+typedef enum qi_kv_type { QI_KV_F32 = 0, QI_KV_F16 = 1 } qi_kv_type;
+
+/* Every knob in one plain struct. qi_config_default() fills it from
+ * lib/inference_config.c; change fields, then pass it to qi_session_new().
+ * The library validates every field; it trusts none of them. */
+typedef struct qi_config {
+    int n_threads;          /* worker threads; 0 = number of physical cores */
+    int prefill_chunk;      /* prompt tokens per forward pass (matrix-matrix) */
+    int kv_capacity;        /* tokens the KV cache holds; 0 = model's context length */
+    qi_kv_type kv_type;     /* KV cache storage */
+    /* sampling */
+    float temperature;      /* 0 = greedy */
+    int top_k;              /* 0 = off */
+    float top_p;            /* 1 = off; must be in (0, 1] */
+    float min_p;            /* 0 = off; must be in [0, 1) */
+    float repeat_penalty;   /* 1 = off; must be > 0 */
+    int repeat_last_n;      /* window for the penalty; 0 = off */
+    uint64_t seed;          /* RNG seed: the same seed reproduces a run */
+} qi_config;
+
+void qi_config_default(qi_config *cfg);
+/* QI_OK, or QI_ERR_INVALID_ARG with a message naming the field in msg. */
+qi_status qi_config_check(const qi_config *cfg, char *msg, size_t msg_size);
+
+/* ---- model ---------------------------------------------------------------- */
+
+typedef struct qi_model qi_model;
+
+/* Map a GGUF file and bind it as a Qwen2 model. On failure *out is NULL and,
+ * if msg is not NULL, msg holds a message naming the field at fault. */
+qi_status qi_model_load(const char *path, qi_model **out, char *msg, size_t msg_size);
+void qi_model_free(qi_model *m);
+
+typedef struct qi_model_info {
+    const char *arch;        /* "qwen2" */
+    const char *name;        /* general.name, or "" */
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx_train;
+    float rope_theta, norm_eps;
+    int tied_output;         /* 1 if the head reuses token_embd.weight */
+    int has_vocab;           /* 0 for tokenizer.ggml.model == "none" or absent */
+    const char *tokenizer;   /* tokenizer.ggml.model, or "none" */
+    int gguf_version;
+    uint64_t file_size;
+    uint64_t n_tensors;
+    uint64_t weight_bytes;   /* bytes of all tensor data */
+    int synthetic;           /* file is marked qinfer.synthetic */
+} qi_model_info;
+
+void qi_model_get_info(const qi_model *m, qi_model_info *info);
+
+typedef struct qi_tensor_info {
+    const char *name;        /* NUL-terminated copy, valid while the model lives */
+    const char *type_name;   /* "Q4_0", "F32", ... */
+    int n_dims;
+    uint64_t ne[4];          /* ne[0] is the contiguous (input) dimension */
+    uint64_t n_bytes;
+} qi_tensor_info;
+
+qi_status qi_model_tensor(const qi_model *m, uint64_t index, qi_tensor_info *info);
+
+/* A metadata value rendered as text (strings as is, numbers in decimal,
+ * arrays as "[type; n]"). Returns QI_ERR_MODEL_KEY if absent. */
+qi_status qi_model_meta(const qi_model *m, const char *key, char *buf, size_t buf_size);
+
+/* ---- session -------------------------------------------------------------- */
+
+typedef struct qi_session qi_session;
+
+/* cfg may be NULL for defaults. On failure *out is NULL and msg explains. */
+qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **out,
+                         char *msg, size_t msg_size);
+void qi_session_free(qi_session *s);
+
+/* The message of the last failed call on this session ("" after success). */
+const char *qi_session_errmsg(const qi_session *s);
+
+/* Feed n token ids at the current position: prompt chunks go through the
+ * matrix-matrix path, a single id through the decode path. If all_logits is
+ * not NULL it receives [n][n_vocab] floats, one row per fed token; otherwise
+ * only the last token's logits are computed (see qi_session_logits).
+ * QI_ERR_CONTEXT_FULL leaves the session unchanged. */
+qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_logits);
+
+/* Logits of the last token fed ([n_vocab] floats), or NULL before any. */
+const float *qi_session_logits(const qi_session *s);
+
+/* Tokens in the KV cache, and its capacity. */
+int qi_session_pos(const qi_session *s);
+int qi_session_capacity(const qi_session *s);
+
+/* Forget everything after the first pos tokens (a shared prompt prefix). */
+qi_status qi_session_rewind(qi_session *s, int pos);
+
+/* Pick the next token from the last logits with the session's sampler. */
+qi_status qi_session_sample(qi_session *s, int32_t *token);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

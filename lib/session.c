@@ -1,0 +1,154 @@
+/* Sessions: validate the config, size every buffer once, feed tokens in
+ * chunks through forward(), keep the last logits, sample. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+static qi_status set_err(qi_session *s, qi_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static void scratch_free(qi_scratch *S) {
+    float **bufs[] = {&S->x, &S->xn, &S->q, &S->k, &S->v, &S->att, &S->gate, &S->up,
+                      &S->rope_cos, &S->rope_sin, &S->scores, &S->wrow};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        free(*bufs[i]);
+        *bufs[i] = NULL;
+    }
+}
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
+static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int capacity) {
+    size_t c = (size_t)chunk;
+    int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim;
+    memset(S, 0, sizeof *S);
+    S->x = malloc(c * m->n_embd * sizeof(float));
+    S->xn = malloc(c * m->n_embd * sizeof(float));
+    S->q = malloc(c * q_dim * sizeof(float));
+    S->k = malloc(c * kv_dim * sizeof(float));
+    S->v = malloc(c * kv_dim * sizeof(float));
+    S->att = malloc(c * q_dim * sizeof(float));
+    S->gate = malloc(c * m->n_ff * sizeof(float));
+    S->up = malloc(c * m->n_ff * sizeof(float));
+    S->rope_cos = malloc(c * (m->head_dim / 2) * sizeof(float));
+    S->rope_sin = malloc(c * (m->head_dim / 2) * sizeof(float));
+    S->scores = malloc((size_t)capacity * sizeof(float));
+    S->wrow = malloc((size_t)imax(imax(m->n_embd, m->n_ff), q_dim) * sizeof(float));
+    if (!S->x || !S->xn || !S->q || !S->k || !S->v || !S->att || !S->gate || !S->up || !S->rope_cos ||
+        !S->rope_sin || !S->scores || !S->wrow) {
+        scratch_free(S);
+        return QI_ERR_NOMEM;
+    }
+    return QI_OK;
+}
+
+qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **out, char *msg, size_t msg_size) {
+    if (msg && msg_size) msg[0] = 0;
+    if (!out) return QI_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!m) {
+        if (msg && msg_size) snprintf(msg, msg_size, "model is NULL");
+        return QI_ERR_INVALID_ARG;
+    }
+    qi_config c;
+    if (cfg) c = *cfg; else qi_config_default(&c);
+    qi_status st = qi_config_check(&c, msg, msg_size);
+    if (st) return st;
+    int capacity = c.kv_capacity ? c.kv_capacity : m->n_ctx_train;
+    if (capacity > m->n_ctx_train) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "kv_capacity = %d exceeds the model's context length %d", capacity, m->n_ctx_train);
+        return QI_ERR_INVALID_ARG;
+    }
+    qi_session *s = calloc(1, sizeof *s);
+    if (!s) return QI_ERR_NOMEM;
+    s->model = m;
+    s->cfg = c;
+    s->chunk = c.prefill_chunk < capacity ? c.prefill_chunk : capacity;
+    st = kv_init(&s->kv, m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type);
+    if (!st) st = scratch_alloc(&s->s, m, s->chunk, capacity);
+    if (!st) {
+        s->logits = malloc((size_t)m->n_vocab * sizeof(float));
+        s->probs = malloc((size_t)m->n_vocab * sizeof(float));
+        s->cand = malloc((size_t)m->n_vocab * sizeof(int32_t));
+        s->history = malloc((size_t)capacity * sizeof(int32_t));
+        if (!s->logits || !s->probs || !s->cand || !s->history) st = QI_ERR_NOMEM;
+    }
+    if (st) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "out of memory for a %d-token session (KV cache %.1f MiB)", capacity,
+                     2.0 * m->n_layer * capacity * m->n_head_kv * m->head_dim * (c.kv_type == QI_KV_F16 ? 2 : 4) / 1048576.0);
+        qi_session_free(s);
+        return st;
+    }
+    sampler_seed(s, c.seed);
+    *out = s;
+    return QI_OK;
+}
+
+void qi_session_free(qi_session *s) {
+    if (!s) return;
+    kv_free(&s->kv);
+    scratch_free(&s->s);
+    free(s->logits);
+    free(s->probs);
+    free(s->cand);
+    free(s->history);
+    free(s);
+}
+
+const char *qi_session_errmsg(const qi_session *s) { return s ? s->err : "session is NULL"; }
+
+qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_logits) {
+    if (!s) return QI_ERR_INVALID_ARG;
+    s->err[0] = 0;
+    if (n < 0 || (n > 0 && !ids)) return set_err(s, QI_ERR_INVALID_ARG, "eval: bad token array (n = %d)", n);
+    if (n == 0) return QI_OK;
+    const qi_model *m = s->model;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->n_vocab)
+            return set_err(s, QI_ERR_BAD_TOKEN, "token id %d at index %d is outside [0, %d)", ids[i], i, m->n_vocab);
+    if (n > s->kv.capacity - s->pos)
+        return set_err(s, QI_ERR_CONTEXT_FULL, "context full: %d tokens in the cache, %d more do not fit in %d",
+                       s->pos, n, s->kv.capacity);
+    size_t V = (size_t)m->n_vocab;
+    memcpy(s->history + s->pos, ids, (size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i += s->chunk) {
+        int c = n - i < s->chunk ? n - i : s->chunk;
+        int last = i + c == n;
+        if (all_logits) forward(s, ids + i, c, all_logits + (size_t)i * V, 1);
+        else forward(s, ids + i, c, last ? s->logits : NULL, 0);
+    }
+    if (all_logits) memcpy(s->logits, all_logits + (size_t)(n - 1) * V, V * sizeof(float));
+    s->has_logits = 1;
+    return QI_OK;
+}
+
+const float *qi_session_logits(const qi_session *s) { return s && s->has_logits ? s->logits : NULL; }
+int qi_session_pos(const qi_session *s) { return s ? s->pos : 0; }
+int qi_session_capacity(const qi_session *s) { return s ? s->kv.capacity : 0; }
+
+qi_status qi_session_rewind(qi_session *s, int pos) {
+    if (!s) return QI_ERR_INVALID_ARG;
+    if (pos < 0 || pos > s->pos)
+        return set_err(s, QI_ERR_INVALID_ARG, "rewind to %d: must be in [0, %d]", pos, s->pos);
+    if (pos < s->pos) s->has_logits = 0; /* the last logits belonged to a dropped token */
+    s->pos = pos;
+    s->err[0] = 0;
+    return QI_OK;
+}
+
+qi_status qi_session_sample(qi_session *s, int32_t *token) {
+    if (!s || !token) return QI_ERR_INVALID_ARG;
+    if (!s->has_logits) return set_err(s, QI_ERR_INVALID_ARG, "sample: no logits yet (feed a token first)");
+    s->err[0] = 0;
+    return sample_token(s, s->logits, token);
+}

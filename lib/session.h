@@ -1,0 +1,48 @@
+/* The session: one conversation's KV cache, scratch buffers and sampler
+ * state. Internal. Scratch is sized once here; the per-token path allocates
+ * nothing. */
+#ifndef QINFER_SESSION_H
+#define QINFER_SESSION_H
+
+#include "kv_cache.h"
+#include "model.h"
+#include "qinfer.h"
+
+/* Activations for up to `chunk` tokens, row-major [token][feature]. */
+typedef struct qi_scratch {
+    float *x;          /* residual stream        [chunk][n_embd] */
+    float *xn;         /* normed input            [chunk][n_embd] */
+    float *q;          /* queries                 [chunk][n_head * head_dim] */
+    float *k, *v;      /* new keys / values       [chunk][n_head_kv * head_dim] */
+    float *att;        /* attention output        [chunk][n_head * head_dim] */
+    float *gate, *up;  /* MLP hidden              [chunk][n_ff] */
+    float *rope_cos, *rope_sin; /*               [chunk][head_dim / 2] */
+    float *scores;     /* attention weights       [capacity] */
+    float *wrow;       /* one dequantized weight row [max(n_embd, n_ff, q_dim)] */
+} qi_scratch;
+
+struct qi_session {
+    const qi_model *model;
+    qi_config cfg;
+    qi_kv_cache kv;
+    qi_scratch s;
+    int chunk;                 /* tokens per forward pass */
+    int pos;                   /* tokens in the cache */
+    float *logits;             /* [n_vocab], last token */
+    int has_logits;
+    int32_t *history;          /* ids fed so far [capacity], for the repetition penalty */
+    uint64_t rng[4];           /* sampler state */
+    float *probs;              /* sampler scratch [n_vocab] */
+    int32_t *cand;             /* sampler scratch [n_vocab] */
+    char err[256];
+};
+
+/* Run n tokens (n <= chunk) at positions pos..pos+n-1 and store their K/V.
+ * logits: [n][n_vocab] if all, else [n_vocab] for the last token; NULL: none. */
+void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all);
+
+/* sample.c */
+qi_status sample_token(qi_session *s, const float *logits, int32_t *out);
+void sampler_seed(qi_session *s, uint64_t seed);
+
+#endif

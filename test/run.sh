@@ -1,0 +1,44 @@
+#!/bin/sh
+# Run every test binary in BUILD/test and every test/*.sh script; add up their
+# "# N passed, M failed" lines. A program that dies without that line counts
+# as one failure. Ends with the single line "N passed, M failed".
+# usage: test/run.sh BUILD_DIR BIN_DIR   (RUNNER="qemu-aarch64 ..." to emulate)
+B=${1:?build dir}
+BIN=${2:?bin dir}
+pass=0
+fail=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run_one() {
+    name=$1; shift
+    echo "== $name"
+    "$@" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "FAIL $name: exited $rc without a summary line"
+        fail=$((fail + 1))
+        return
+    fi
+    p=$(echo "$line" | sed -E 's/^# ([0-9]+) passed, ([0-9]+) failed.*/\1/')
+    f=$(echo "$line" | sed -E 's/^# ([0-9]+) passed, ([0-9]+) failed.*/\2/')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: exit status $rc"
+        f=1
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+}
+for t in "$B"/test/test_*; do
+    [ -x "$t" ] || continue
+    case "$t" in *.o) continue ;; esac
+    run_one "$(basename "$t")" $RUNNER "$t"
+done
+for s in test/*.sh; do
+    [ "$s" = test/run.sh ] && continue
+    [ "$s" = test/lib.sh ] && continue
+    run_one "$(basename "$s")" env BIN="$BIN" B="$B" sh "$s"
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

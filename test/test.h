@@ -1,0 +1,37 @@
+/* Minimal test harness: CHECK records a failure and goes on; RUN counts a
+ * test as failed if any CHECK inside it failed. Each binary ends with the
+ * line "# N passed, M failed" that test/run.sh adds up. */
+#ifndef QINFER_TEST_H
+#define QINFER_TEST_H
+#include <stdio.h>
+#include <stdlib.h>
+
+static int t_checks_failed, t_passed, t_failed;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            t_checks_failed++;                                             \
+            printf("    check failed %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            printf(__VA_ARGS__);                                           \
+            printf("\n");                                                  \
+        }                                                                  \
+    } while (0)
+
+#define RUN(fn)                                                            \
+    do {                                                                   \
+        int before_ = t_checks_failed;                                     \
+        fn();                                                              \
+        fflush(stdout);                                                    \
+        if (t_checks_failed == before_) { t_passed++; printf("ok   %s\n", #fn); } \
+        else { t_failed++; printf("FAIL %s\n", #fn); }                     \
+    } while (0)
+
+#define TEST_EXIT() (printf("# %d passed, %d failed\n", t_passed, t_failed), t_failed ? 1 : 0)
+
+/* Where ../shared lives (QINFER_SHARED overrides). */
+static inline const char *shared_dir(void) {
+    const char *s = getenv("QINFER_SHARED");
+    return s && *s ? s : "../shared";
+}
+#endif

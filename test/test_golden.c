@@ -1,0 +1,297 @@
+/* Golden tests: the forward pass against logits that Hugging Face
+ * transformers computed for the tiny models in ../shared/golden (see its
+ * README). The exact path (weights dequantized exactly, f32 arithmetic, f32
+ * KV cache) must meet tier A everywhere:
+ *   |delta logit| <= 1e-3 on every compared value,
+ *   argmax equal wherever the golden top-1/top-2 margin >= 1e-3,
+ *   greedy32 equal up to the first step with margin < 1e-3,
+ *   forced decode through the KV cache: argmax equal where margin >= 1e-3.
+ * The f16 KV cache is held to tier B (0.1, margins >= 0.1). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qinfer.h"
+#include "test.h"
+
+#define TIER_A 1e-3f
+#define TIER_B 0.1f
+
+static char path_buf[1024];
+static const char *gpath(const char *fmt, const char *a, const char *b) {
+    char name[512];
+    snprintf(name, sizeof name, fmt, a, b);
+    snprintf(path_buf, sizeof path_buf, "%s/golden/%s", shared_dir(), name);
+    return path_buf;
+}
+
+/* Whole file into memory; *n_bytes gets its size. NULL if unreadable. */
+static void *slurp(const char *path, size_t *n_bytes) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+    fclose(f);
+    if (n_bytes) *n_bytes = (size_t)n;
+    return buf;
+}
+
+static int read_ids_txt(const char *path, int32_t *ids, int cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0, x;
+    while (n < cap && fscanf(f, "%d", &x) == 1) ids[n++] = x;
+    fclose(f);
+    return n;
+}
+
+static int read_floats_txt(const char *path, float *v, int cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0;
+    while (n < cap && fscanf(f, "%f", &v[n]) == 1) n++;
+    fclose(f);
+    return n;
+}
+
+static int argmax(const float *x, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
+    return b;
+}
+
+static double lse(const float *x, int n) {
+    double mx = x[0], s = 0;
+    for (int i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
+    for (int i = 0; i < n; i++) s += exp((double)x[i] - mx);
+    return mx + log(s);
+}
+
+static float max_abs_diff(const float *a, const float *b, size_t n) {
+    float m = 0;
+    for (size_t i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (!(d <= m)) m = d; /* NaN propagates as a failure */
+    }
+    return m;
+}
+
+/* margin = top-1 minus top-2 */
+static float margin_of(const float *x, int n) {
+    int a = argmax(x, n);
+    float second = -INFINITY;
+    for (int i = 0; i < n; i++) if (i != a && x[i] > second) second = x[i];
+    return x[a] - second;
+}
+
+static qi_model *load(const char *variant) {
+    char msg[512];
+    qi_model *m = NULL;
+    qi_status st = qi_model_load(gpath("%s.gguf", variant, ""), &m, msg, sizeof msg);
+    CHECK(st == QI_OK, "load %s: %s", variant, msg);
+    return m;
+}
+
+static qi_session *session(qi_model *m, qi_kv_type kv, int chunk) {
+    qi_config c;
+    qi_config_default(&c);
+    c.kv_capacity = 512;
+    c.kv_type = kv;
+    c.prefill_chunk = chunk;
+    c.n_threads = 1;
+    qi_session *s = NULL;
+    char msg[512];
+    qi_status st = qi_session_new(m, &c, &s, msg, sizeof msg);
+    CHECK(st == QI_OK, "session: %s", msg);
+    return s;
+}
+
+static const char *seqs[] = {"S1", "S2", "S3"};
+static float worst[8]; /* per variant, for the summary */
+
+/* T2: full logits at every position of one prefill. */
+static void t2_prefill(const char *variant, int vi, qi_kv_type kv, float tol, int chunk) {
+    qi_model *m = load(variant);
+    if (!m) return;
+    for (int si = 0; si < 3; si++) {
+        int32_t ids[512];
+        int n = read_ids_txt(gpath("tiny-gqa7.%s.ids.txt", seqs[si], ""), ids, 512);
+        CHECK(n > 0, "ids for %s", seqs[si]);
+        size_t bytes;
+        float *gold = slurp(gpath("%s.%s.logits.f32", variant, seqs[si]), &bytes);
+        CHECK(gold && bytes == (size_t)n * 512 * 4, "golden logits %s %s", variant, seqs[si]);
+        qi_session *s = session(m, kv, chunk);
+        float *out = malloc((size_t)n * 512 * sizeof(float));
+        if (n > 0 && gold && s && out) {
+            qi_status st = qi_session_eval(s, ids, n, out);
+            CHECK(st == QI_OK, "eval: %s", qi_session_errmsg(s));
+            float d = max_abs_diff(out, gold, (size_t)n * 512);
+            if (d > worst[vi]) worst[vi] = d;
+            CHECK(d <= tol, "%s %s: max |delta logit| %.3g > %.3g", variant, seqs[si], d, tol);
+            int flips = 0;
+            for (int p = 0; p < n; p++)
+                if (margin_of(gold + p * 512, 512) >= tol && argmax(out + p * 512, 512) != argmax(gold + p * 512, 512)) flips++;
+            CHECK(flips == 0, "%s %s: argmax differs at %d positions with margin >= %g", variant, seqs[si], flips, tol);
+            printf("    %s %s kv=%s chunk=%d: max |delta logit| %.2e\n", variant, seqs[si], kv == QI_KV_F16 ? "f16" : "f32", chunk, d);
+        }
+        free(out);
+        free(gold);
+        qi_session_free(s);
+    }
+    qi_model_free(m);
+}
+
+/* T2 through the decode path: one token at a time, every row compared. */
+static void t2_decode(const char *variant, int vi) {
+    qi_model *m = load(variant);
+    if (!m) return;
+    int32_t ids[512];
+    int n = read_ids_txt(gpath("tiny-gqa7.%s.ids.txt", "S3", ""), ids, 512);
+    size_t bytes;
+    float *gold = slurp(gpath("%s.%s.logits.f32", variant, "S3"), &bytes);
+    qi_session *s = session(m, QI_KV_F32, 64);
+    CHECK(n == 300 && gold, "fixtures");
+    float worst_d = 0;
+    for (int p = 0; s && gold && p < n; p++) {
+        qi_status st = qi_session_eval(s, ids + p, 1, NULL);
+        CHECK(st == QI_OK, "step %d: %s", p, qi_session_errmsg(s));
+        float d = max_abs_diff(qi_session_logits(s), gold + (size_t)p * 512, 512);
+        if (d > worst_d) worst_d = d;
+    }
+    if (worst_d > worst[vi]) worst[vi] = worst_d;
+    CHECK(worst_d <= TIER_A, "%s S3 decode: max |delta logit| %.3g", variant, worst_d);
+    printf("    %s S3 one token at a time: max |delta logit| %.2e\n", variant, worst_d);
+    free(gold);
+    qi_session_free(s);
+    qi_model_free(m);
+}
+
+/* T1: vocab 151936, so the goldens are pos0/last rows, top-8, lse, argmax. */
+static void t1_prefill(const char *variant, int vi, qi_kv_type kv, float tol) {
+    const int V = 151936;
+    qi_model *m = load(variant);
+    if (!m) return;
+    for (int si = 0; si < 3; si++) {
+        int32_t ids[512];
+        int n = read_ids_txt(gpath("tiny-qwen2.%s.ids.txt", seqs[si], ""), ids, 512);
+        size_t b1, b2, b3, b4, b5, b6;
+        float *pos0 = slurp(gpath("%s.%s.logits_pos0.f32", variant, seqs[si]), &b1);
+        float *last = slurp(gpath("%s.%s.logits_last.f32", variant, seqs[si]), &b2);
+        float *glse = slurp(gpath("%s.%s.lse.f32", variant, seqs[si]), &b3);
+        int32_t *gargmax = slurp(gpath("%s.%s.argmax.i32", variant, seqs[si]), &b4);
+        int32_t *top8 = slurp(gpath("%s.%s.top8_ids.i32", variant, seqs[si]), &b5);
+        float *top8l = slurp(gpath("%s.%s.top8_logits.f32", variant, seqs[si]), &b6);
+        int ok = n > 0 && pos0 && last && glse && gargmax && top8 && top8l && b1 == (size_t)V * 4 &&
+                 b3 == (size_t)n * 4 && b5 == (size_t)n * 32;
+        CHECK(ok, "fixtures for %s %s", variant, seqs[si]);
+        qi_session *s = session(m, kv, 64);
+        float *out = ok ? malloc((size_t)n * V * sizeof(float)) : NULL;
+        if (ok && s && out) {
+            qi_status st = qi_session_eval(s, ids, n, out);
+            CHECK(st == QI_OK, "eval: %s", qi_session_errmsg(s));
+            float d_rows = fmaxf(max_abs_diff(out, pos0, V), max_abs_diff(out + (size_t)(n - 1) * V, last, V));
+            float d_top8 = 0, d_lse = 0;
+            int flips = 0;
+            for (int p = 0; p < n; p++) {
+                const float *row = out + (size_t)p * V;
+                for (int k = 0; k < 8; k++) d_top8 = fmaxf(d_top8, fabsf(row[top8[p * 8 + k]] - top8l[p * 8 + k]));
+                d_lse = fmaxf(d_lse, (float)fabs(lse(row, V) - glse[p]));
+                if (top8l[p * 8] - top8l[p * 8 + 1] >= tol && argmax(row, V) != gargmax[p]) flips++;
+            }
+            float d = fmaxf(d_rows, fmaxf(d_top8, d_lse));
+            if (d > worst[vi]) worst[vi] = d;
+            CHECK(d_rows <= tol, "%s %s: full rows max |delta| %.3g", variant, seqs[si], d_rows);
+            CHECK(d_top8 <= tol, "%s %s: top-8 logits max |delta| %.3g", variant, seqs[si], d_top8);
+            CHECK(d_lse <= tol, "%s %s: log-sum-exp max |delta| %.3g", variant, seqs[si], d_lse);
+            CHECK(flips == 0, "%s %s: argmax differs at %d positions", variant, seqs[si], flips);
+            printf("    %s %s kv=%s: rows %.2e, top8 %.2e, lse %.2e\n", variant, seqs[si],
+                   kv == QI_KV_F16 ? "f16" : "f32", d_rows, d_top8, d_lse);
+        }
+        free(out); free(pos0); free(last); free(glse); free(gargmax); free(top8); free(top8l);
+        qi_session_free(s);
+    }
+    qi_model_free(m);
+}
+
+/* Prefill S2, then (forced) feed the golden greedy tokens one at a time, or
+ * (free) feed our own greedy picks. Step i is the prediction after token i-1. */
+static void greedy(const char *variant, const char *ids_name, int n_vocab, int forced, float tol) {
+    qi_model *m = load(variant);
+    if (!m) return;
+    int32_t ids[512], want[32];
+    float margins[32];
+    int n = read_ids_txt(gpath("%s.%s.ids.txt", ids_name, "S2"), ids, 512);
+    int nw = read_ids_txt(gpath("%s.greedy32.txt", variant, ""), want, 32);
+    int nm = read_floats_txt(gpath("%s.greedy32.margins.txt", variant, ""), margins, 32);
+    CHECK(n == 64 && nw == 32 && nm == 32, "fixtures (%d %d %d)", n, nw, nm);
+    qi_session *s = session(m, QI_KV_F32, 64);
+    if (s && n == 64 && nw == 32 && nm == 32) {
+        qi_status st = qi_session_eval(s, ids, n, NULL);
+        CHECK(st == QI_OK, "prefill: %s", qi_session_errmsg(s));
+        int checked = 0;
+        for (int i = 0; i < 32 && !st; i++) {
+            int32_t tok;
+            st = qi_session_sample(s, &tok);
+            CHECK(st == QI_OK, "sample");
+            CHECK(argmax(qi_session_logits(s), n_vocab) == tok, "sampler is greedy at temperature 0");
+            if (!forced && margins[i] < tol) break; /* after a near-tie the paths are unrelated */
+            if (margins[i] >= tol) {
+                CHECK(tok == want[i], "%s %s step %d: got %d, golden %d (margin %.3g)", variant,
+                      forced ? "forced" : "free", i, tok, want[i], margins[i]);
+                checked++;
+            }
+            int32_t next = forced ? want[i] : tok;
+            st = qi_session_eval(s, &next, 1, NULL);
+        }
+        printf("    %s %s greedy: %d of 32 steps checked\n", variant, forced ? "forced" : "free-running", checked);
+        CHECK(checked >= 17, "too few steps checked (%d)", checked);
+    }
+    qi_session_free(s);
+    qi_model_free(m);
+}
+
+static void golden_t2_f32(void) { t2_prefill("tiny-gqa7-f32", 0, QI_KV_F32, TIER_A, 64); }
+static void golden_t2_q4_0(void) { t2_prefill("tiny-gqa7-q4_0", 1, QI_KV_F32, TIER_A, 64); }
+static void golden_t2_q4_0_chunk7(void) { t2_prefill("tiny-gqa7-q4_0", 1, QI_KV_F32, TIER_A, 7); }
+static void golden_t2_f32_decode(void) { t2_decode("tiny-gqa7-f32", 0); }
+static void golden_t2_q4_0_decode(void) { t2_decode("tiny-gqa7-q4_0", 1); }
+static void golden_t1_f16(void) { t1_prefill("tiny-qwen2-f16", 2, QI_KV_F32, TIER_A); }
+static void golden_t1_q4_0(void) { t1_prefill("tiny-qwen2-q4_0", 3, QI_KV_F32, TIER_A); }
+static void golden_t2_f32_kv16(void) { t2_prefill("tiny-gqa7-f32", 4, QI_KV_F16, TIER_B, 64); }
+static void golden_t1_q4_0_kv16(void) { t1_prefill("tiny-qwen2-q4_0", 5, QI_KV_F16, TIER_B); }
+
+static void greedy_forced_all(void) {
+    greedy("tiny-gqa7-f32", "tiny-gqa7", 512, 1, TIER_A);
+    greedy("tiny-gqa7-q4_0", "tiny-gqa7", 512, 1, TIER_A);
+    greedy("tiny-qwen2-f16", "tiny-qwen2", 151936, 1, TIER_A);
+    greedy("tiny-qwen2-q4_0", "tiny-qwen2", 151936, 1, TIER_A);
+}
+
+static void greedy_free_all(void) {
+    greedy("tiny-gqa7-f32", "tiny-gqa7", 512, 0, TIER_A);
+    greedy("tiny-gqa7-q4_0", "tiny-gqa7", 512, 0, TIER_A);
+    greedy("tiny-qwen2-f16", "tiny-qwen2", 151936, 0, TIER_A);
+    greedy("tiny-qwen2-q4_0", "tiny-qwen2", 151936, 0, TIER_A);
+}
+
+int main(void) {
+    RUN(golden_t2_f32);
+    RUN(golden_t2_q4_0);
+    RUN(golden_t2_q4_0_chunk7);
+    RUN(golden_t2_f32_decode);
+    RUN(golden_t2_q4_0_decode);
+    RUN(golden_t1_f16);
+    RUN(golden_t1_q4_0);
+    RUN(golden_t2_f32_kv16);
+    RUN(golden_t1_q4_0_kv16);
+    RUN(greedy_forced_all);
+    RUN(greedy_free_all);
+    const char *names[] = {"tiny-gqa7-f32", "tiny-gqa7-q4_0", "tiny-qwen2-f16", "tiny-qwen2-q4_0",
+                           "tiny-gqa7-f32 (f16 KV)", "tiny-qwen2-q4_0 (f16 KV)"};
+    for (int i = 0; i < 6; i++) printf("    max |delta logit| %-26s %.2e\n", names[i], worst[i]);
+    return TEST_EXIT();
+}
