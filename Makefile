@@ -19,8 +19,22 @@ else
   LIB := $(B)/libqinfer.a
 endif
 
-LIB_SRC   := $(wildcard lib/*.c)
+LIB_SRC   := $(wildcard lib/*.c lib/kernels/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+HEADERS   := $(wildcard lib/*.h lib/kernels/*.h)
+
+# Each SIMD file is compiled for its own ISA (and to nothing on the other
+# architecture); the dispatcher calls it only on a CPU that has it.
+TARGET    := $(shell $(CC) -dumpmachine)
+ifneq ($(findstring x86_64,$(TARGET)),)
+$(B)/lib/kernels/x86_avx2.o:       KFLAGS := -mavx2 -mfma -mf16c
+$(B)/lib/kernels/x86_avx512.o:     KFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+$(B)/lib/kernels/x86_avx512vnni.o: KFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
+endif
+ifneq ($(findstring aarch64,$(TARGET)),)
+$(B)/lib/kernels/arm_dotprod.o:    KFLAGS := -march=armv8.2-a+dotprod+fp16
+$(B)/lib/kernels/arm_i8mm.o:       KFLAGS := -march=armv8.2-a+dotprod+i8mm+fp16
+endif
 DRIVERS   := qinfer
 TOOLS     := synth
 TEST_SRC  := $(wildcard test/test_*.c)
@@ -29,8 +43,8 @@ TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 .PHONY: all test clean synth model check-aarch64
 all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(TOOLS:%=$(B)/tools/%) $(TEST_BIN)
 
-$(B)/%.o: %.c $(wildcard lib/*.h) | dirs
-	$(CC) $(CFLAGS) -c $< -o $@
+$(B)/%.o: %.c $(HEADERS) | dirs
+	$(CC) $(CFLAGS) $(KFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -45,11 +59,11 @@ $(B)/tools/%: $(B)/tools/%.o $(LIB)
 $(B)/test/%: $(B)/test/%.o $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(B)/test/%.o: test/%.c test/test.h $(wildcard lib/*.h) | dirs
-	$(CC) $(CFLAGS) -Itest -c $< -o $@
+$(B)/test/%.o: test/%.c test/test.h $(HEADERS) | dirs
+	$(CC) $(CFLAGS) -Itest -Ilib/kernels -c $< -o $@
 
 dirs:
-	@mkdir -p $(B)/lib $(B)/drivers $(B)/tools $(B)/test
+	@mkdir -p $(B)/lib/kernels $(B)/drivers $(B)/tools $(B)/test
 
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
 synth: $(SYNTH)

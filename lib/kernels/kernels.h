@@ -1,0 +1,53 @@
+/* Compute kernels behind one dispatch point.
+ *
+ * Every ISA fills a qi_kernels table; kernels_select() picks the best one the
+ * CPU can run (cpuid/xgetbv on x86, getauxval on aarch64), once, when a
+ * session is created. QINFER_ISA=scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm
+ * forces a level (an unknown or unsupported name is an error, not a fallback).
+ *
+ * The quantized path follows ggml: an activation row is quantized to Q8_0
+ * once, then every weight block contributes an integer dot product times
+ * one float scale product. kernels_scalar.c is the reference; each SIMD
+ * kernel is tested against it on random inputs of awkward sizes. */
+#ifndef QINFER_KERNELS_H
+#define QINFER_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+#include "qinfer.h"
+
+/* W (n_rows rows of n elements, row stride w_stride bytes, type Q4_0 or
+ * Q8_0) times X (n_cols activation rows, each n/32 contiguous block_q8_0,
+ * row stride x_stride blocks):
+ *     out[c * out_stride + r] = dot(W[r], X[c])     r < n_rows, c < n_cols
+ * n is a multiple of 32. Implementations block rows x columns in registers. */
+typedef void (*qi_gemm_fn)(int n, const void *w, size_t w_stride, int n_rows,
+                           const block_q8_0 *x, size_t x_stride, int n_cols,
+                           float *out, size_t out_stride);
+
+typedef struct qi_kernels {
+    const char *name;
+    /* x[n] -> n/32 blocks, ggml's reference rounding (round half away from zero) */
+    void (*quantize_q8_0)(const float *x, block_q8_0 *y, int n);
+    qi_gemm_fn gemm_q4_0;
+    qi_gemm_fn gemm_q8_0;
+    /* f32 helpers for attention */
+    float (*dot_f32)(const float *a, const float *b, int n);
+    void (*axpy_f32)(float *y, float a, const float *x, int n);       /* y += a x */
+    float (*dot_f16_f32)(const uint16_t *a, const float *b, int n);
+    void (*axpy_f16)(float *y, float a, const uint16_t *x, int n);    /* y += a x */
+} qi_kernels;
+
+extern const qi_kernels qi_kernels_scalar;
+
+/* The best table for this CPU, or the one QINFER_ISA names. NULL with a
+ * message in err if QINFER_ISA names a level this CPU or build cannot run. */
+const qi_kernels *kernels_select(const char *force, char *err, size_t err_size);
+
+/* Every table this build has and this CPU can run, best last; n_out gets
+ * the count. For tests that compare each level with the scalar one. */
+int kernels_available(const qi_kernels **out, int cap);
+
+#endif

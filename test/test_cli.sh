@@ -1,0 +1,47 @@
+# The qinfer command line: info, logits (prefill and --step) against the
+# golden logits, generation on the synthetic model, and clean failures.
+. test/lib.sh
+Q=$BIN/qinfer
+G=$SHARED/golden
+T2=$G/tiny-gqa7-q4_0.gguf
+
+check "help exits 0" sh -c "$Q --help | grep -q 'usage: qinfer'"
+check "unknown option fails" sh -c "! $Q info --bogus 2>$TMP/err && grep -q bogus $TMP/err"
+
+check "info on a golden model" sh -c "$Q info -m $T2 >$TMP/info && grep -q 'architecture   qwen2' $TMP/info && grep -q 'Q4_0: 22' $TMP/info && grep -q 'Q8_0: 1' $TMP/info && grep -q 'vocab 512 (ids only' $TMP/info"
+check "info on the f16 model" sh -c "$Q info -m $G/tiny-qwen2-f16.gguf | grep -q 'tied to token_embd'"
+check "info on a missing file fails" sh -c "! $Q info -m $TMP/nope.gguf 2>$TMP/err && grep -q 'nope.gguf' $TMP/err"
+printf 'hello' > $TMP/notgguf
+check "info on a non-GGUF file fails" sh -c "! $Q info -m $TMP/notgguf 2>$TMP/err && grep -q 'not a GGUF' $TMP/err"
+check "info without -m fails" sh -c "! $Q info 2>$TMP/err && grep -q 'no model' $TMP/err"
+
+# logits: one prefill, and one token at a time through the KV cache
+check "logits prefill" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/pre.f32
+check "logits prefill matches golden (1e-3)" python3 test/cmp_f32.py $TMP/pre.f32 $G/tiny-gqa7-q4_0.S2.logits.f32 1e-3
+check "logits --step" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/step.f32 --step
+check "logits --step matches golden (1e-3)" python3 test/cmp_f32.py $TMP/step.f32 $G/tiny-gqa7-q4_0.S2.logits.f32 1e-3
+check "logits --step matches prefill (1e-5)" python3 test/cmp_f32.py $TMP/step.f32 $TMP/pre.f32 1e-5
+check "logits --kv f16 within tier B (0.1)" sh -c "$Q logits -m $T2 --ids $G/tiny-gqa7.S3.ids.txt --out $TMP/kv16.f32 --kv f16 --chunk 50 && python3 test/cmp_f32.py $TMP/kv16.f32 $G/tiny-gqa7-q4_0.S3.logits.f32 0.1"
+
+printf '1\n2\nfoo\n' > $TMP/bad.ids
+check "non-numeric id fails with its line" sh -c "! $Q logits -m $T2 --ids $TMP/bad.ids --out $TMP/x.f32 2>$TMP/err && grep -q ':3:' $TMP/err && [ ! -e $TMP/x.f32 ]"
+printf '1\n600\n' > $TMP/big.ids
+check "id >= n_vocab fails, no output left" sh -c "! $Q logits -m $T2 --ids $TMP/big.ids --out $TMP/x.f32 2>$TMP/err && grep -q 'outside' $TMP/err && [ ! -e $TMP/x.f32 ] && [ ! -e $TMP/x.f32.tmp ]"
+: > $TMP/empty.ids
+check "empty ids file fails" sh -c "! $Q logits -m $T2 --ids $TMP/empty.ids --out $TMP/x.f32 2>/dev/null"
+check "logits without --out fails" sh -c "! $Q logits -m $T2 --ids $G/tiny-gqa7.S1.ids.txt 2>/dev/null"
+check "context full is reported" sh -c "! $Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 10 -c 66 >/dev/null 2>$TMP/err && grep -q 'context full' $TMP/err"
+
+# generation by ids: the golden greedy continuation of S2
+check "generate 32 ids greedily (golden greedy32)" sh -c "$Q -m $G/tiny-gqa7-f32.gguf --ids $G/tiny-gqa7.S2.ids.txt -n 32 >$TMP/gen 2>/dev/null && diff -q $TMP/gen $G/tiny-gqa7-f32.greedy32.txt >/dev/null"
+
+SYNTH=models/qwen2.5-0.5b-synth-q4_0.gguf
+if [ -f $SYNTH ]; then
+    check "synthetic model: info" sh -c "$Q info -m $SYNTH >$TMP/sinfo && grep -q 'synthetic' $TMP/sinfo && grep -q 'Q4_0: 169' $TMP/sinfo && grep -q 'F32: 121' $TMP/sinfo && grep -q 'Q8_0: 1' $TMP/sinfo"
+    printf '151644\n872\n198\n13048\n' > $TMP/p.ids
+    check "synthetic model: generate 32 tokens" sh -c "$Q -m $SYNTH --ids $TMP/p.ids -n 32 >$TMP/sgen 2>$TMP/serr && [ \$(grep -cE '^[0-9]+\$' $TMP/sgen) -eq 32 ]"
+    cat $TMP/serr
+else
+    fail "synthetic model missing: run make synth"
+fi
+summary
