@@ -35,7 +35,7 @@ ifneq ($(findstring aarch64,$(TARGET)),)
 $(B)/lib/kernels/arm_dotprod.o:    KFLAGS := -march=armv8.2-a+dotprod+fp16
 $(B)/lib/kernels/arm_i8mm.o:       KFLAGS := -march=armv8.2-a+dotprod+i8mm+fp16
 endif
-DRIVERS   := qinfer
+DRIVERS   := qinfer bench
 TOOLS     := synth
 TEST_SRC  := $(wildcard test/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)

@@ -20,6 +20,7 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (c->prefill_chunk < 1 || c->prefill_chunk > 65536) BAD("prefill_chunk = %d: must be 1 to 65536", c->prefill_chunk);
     if (c->kv_capacity < 0) BAD("kv_capacity = %d: must be >= 0 (0 = model context)", c->kv_capacity);
     if (c->kv_type != QI_KV_F32 && c->kv_type != QI_KV_F16) BAD("kv_type = %d: must be QI_KV_F32 or QI_KV_F16", (int)c->kv_type);
+    if (c->compute != QI_COMPUTE_Q8 && c->compute != QI_COMPUTE_F32) BAD("compute = %d: must be QI_COMPUTE_Q8 or QI_COMPUTE_F32", (int)c->compute);
     if (!(c->temperature >= 0) || !isfinite(c->temperature)) BAD("temperature = %g: must be >= 0", c->temperature);
     if (c->top_k < 0) BAD("top_k = %d: must be >= 0 (0 = off)", c->top_k);
     if (!(c->top_p > 0 && c->top_p <= 1)) BAD("top_p = %g: must be in (0, 1]", c->top_p);

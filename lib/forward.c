@@ -12,29 +12,143 @@
  *       x += (silu(xn Wg) * (xn Wu)) Wd
  *   logits = (rmsnorm(x) * output_norm) Wout
  *
- * Matrices are multiplied chunk-wide (each weight row is decoded once and
- * used for all n tokens); a decode step is the same code with n = 1. */
+ * Matrix products run chunk-wide: every weight row is read once per chunk
+ * and used for all n tokens; a decode step is the same code with n = 1.
+ * The products and the attention are split across the session's threads
+ * by rows and by (token, head). */
 #include <math.h>
 #include <string.h>
 
 #include "quant.h"
 #include "session.h"
 
-/* out[t][r] = W[r] . x[t] (+ bias[r]), for t < n, r < n_out */
-static void matmul(const qi_weight *W, const float *bias, const float *x, int n, float *out,
-                   float *wrow) {
-    const uint8_t *rowp = W->data;
-    for (int r = 0; r < W->n_out; r++, rowp += W->row_bytes) {
-        const float *w = (const float *)rowp;
-        if (W->type != GGML_F32) {
-            dequantize_row(W->type, rowp, wrow, W->n_in);
-            w = wrow;
+/* ---- matrix products ------------------------------------------------------ */
+
+/* Up to three products that share one input (q/k/v, gate/up) run as one
+ * parallel job over their concatenated rows. */
+typedef struct mm_job {
+    const qi_session *s;
+    int n_mats;
+    const qi_weight *w[3];
+    const float *bias[3];
+    float *out[3];             /* [n][w->n_out] */
+    const float *x;            /* f32 input [n][n_in] */
+    const block_q8_0 *xq;      /* the same, quantized, or NULL */
+    int n;
+} mm_job;
+
+static int uses_q8(const qi_session *s, const qi_weight *w) {
+    return s->cfg.compute == QI_COMPUTE_Q8 && (w->type == GGML_Q4_0 || w->type == GGML_Q8_0);
+}
+
+/* Rows [r0, r1) of one product. */
+static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
+    const qi_session *s = j->s;
+    const qi_weight *W = j->w[m];
+    const uint8_t *w0 = (const uint8_t *)W->data + (size_t)r0 * W->row_bytes;
+    float *out = j->out[m];
+    if (uses_q8(s, W)) {
+        qi_gemm_fn gemm = W->type == GGML_Q4_0 ? s->kern->gemm_q4_0 : s->kern->gemm_q8_0;
+        gemm(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out);
+    } else {
+        float *wrow = s->s.wrow + (size_t)ith * s->s.max_dim;
+        for (int r = r0; r < r1; r++, w0 += W->row_bytes) {
+            const float *w = (const float *)w0;
+            if (W->type != GGML_F32) {
+                dequantize_row(W->type, w0, wrow, W->n_in);
+                w = wrow;
+            }
+            for (int t = 0; t < j->n; t++)
+                out[(size_t)t * W->n_out + r] = s->kern->dot_f32(w, j->x + (size_t)t * W->n_in, W->n_in);
         }
-        float b = bias ? bias[r] : 0.0f;
-        for (int t = 0; t < n; t++)
-            out[(size_t)t * W->n_out + r] = dot_f32(w, x + (size_t)t * W->n_in, W->n_in) + b;
+    }
+    if (j->bias[m])
+        for (int t = 0; t < j->n; t++)
+            for (int r = r0; r < r1; r++) out[(size_t)t * W->n_out + r] += j->bias[m][r];
+}
+
+static void mm_worker(void *arg, int ith, int nth) {
+    const mm_job *j = arg;
+    int total = 0;
+    for (int m = 0; m < j->n_mats; m++) total += j->w[m]->n_out;
+    int lo, hi;
+    split_range(total, 16, ith, nth, &lo, &hi);
+    for (int m = 0, base = 0; m < j->n_mats; base += j->w[m]->n_out, m++) {
+        int a = lo > base ? lo - base : 0, b = hi - base < j->w[m]->n_out ? hi - base : j->w[m]->n_out;
+        if (a < b) mm_rows(j, ith, m, a, b);
     }
 }
+
+/* out_i[t] = W_i x[t] + bias_i for the given products, which share x. */
+static void matmul(qi_session *s, const float *x, int n, int n_mats, const qi_weight *const *w,
+                   const float *const *bias, float *const *out) {
+    mm_job j = {.s = s, .n_mats = n_mats, .x = x, .n = n};
+    int need_q8 = 0;
+    for (int m = 0; m < n_mats; m++) {
+        j.w[m] = w[m];
+        j.bias[m] = bias ? bias[m] : NULL;
+        j.out[m] = out[m];
+        need_q8 |= uses_q8(s, w[m]);
+    }
+    if (need_q8) { /* quantize the input once for every product that reads it */
+        int n_in = w[0]->n_in;
+        for (int t = 0; t < n; t++)
+            s->kern->quantize_q8_0(x + (size_t)t * n_in, s->s.xq + (size_t)t * (n_in / QK8_0), n_in);
+        j.xq = s->s.xq;
+    }
+    pool_run(s->pool, mm_worker, &j);
+}
+
+static void matmul1(qi_session *s, const float *x, int n, const qi_weight *w, float *out) {
+    matmul(s, x, n, 1, &w, NULL, &out);
+}
+
+/* ---- attention ------------------------------------------------------------ */
+
+typedef struct att_job {
+    const qi_session *s;
+    int layer, n;
+} att_job;
+
+static void att_worker(void *arg, int ith, int nth) {
+    const att_job *j = arg;
+    const qi_session *s = j->s;
+    const qi_model *m = s->model;
+    const qi_kernels *K = s->kern;
+    int hd = m->head_dim, group = m->n_head / m->n_head_kv, q_dim = m->n_head * hd;
+    int f16 = s->kv.type == QI_KV_F16;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *sc = s->s.scores + (size_t)ith * s->kv.capacity;
+    int lo, hi;
+    split_range(j->n * m->n_head, 1, ith, nth, &lo, &hi);
+    for (int u = lo; u < hi; u++) {
+        int t = u / m->n_head, h = u % m->n_head;
+        int pos = s->pos + t; /* causal: token t sees positions 0..pos */
+        int off = (h / group) * hd; /* GQA: query head h reads kv head h / group */
+        const float *q = s->s.q + (size_t)t * q_dim + h * hd;
+        float *o = s->s.att + (size_t)t * q_dim + h * hd;
+        float mx = -INFINITY;
+        for (int p = 0; p <= pos; p++) {
+            const void *k = kv_k_row(&s->kv, j->layer, p);
+            sc[p] = scale * (f16 ? K->dot_f16_f32((const uint16_t *)k + off, q, hd) : K->dot_f32((const float *)k + off, q, hd));
+            if (sc[p] > mx) mx = sc[p];
+        }
+        float sum = 0;
+        for (int p = 0; p <= pos; p++) {
+            sc[p] = expf(sc[p] - mx);
+            sum += sc[p];
+        }
+        float inv = 1.0f / sum;
+        memset(o, 0, (size_t)hd * sizeof(float));
+        for (int p = 0; p <= pos; p++) {
+            const void *v = kv_v_row(&s->kv, j->layer, p);
+            if (f16) K->axpy_f16(o, sc[p] * inv, (const uint16_t *)v + off, hd);
+            else K->axpy_f32(o, sc[p] * inv, (const float *)v + off, hd);
+        }
+    }
+}
+
+/* ---- small pieces ------------------------------------------------------------ */
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
     float ss = 0;
@@ -70,33 +184,9 @@ static void rope(float *v, int n_heads, int head_dim, const float *cosv, const f
     }
 }
 
-/* One query token at position `pos` against cache rows 0..pos. */
-static void attention(const qi_session *s, int layer, int pos, const float *q, float *out) {
-    const qi_model *m = s->model;
-    int hd = m->head_dim, group = m->n_head / m->n_head_kv;
-    float scale = 1.0f / sqrtf((float)hd);
-    float *sc = s->s.scores;
-    for (int h = 0; h < m->n_head; h++) {
-        int off = (h / group) * hd; /* GQA: query head h reads kv head h / group */
-        const float *qh = q + h * hd;
-        float mx = -INFINITY;
-        for (int p = 0; p <= pos; p++) {
-            sc[p] = kv_dot_k(&s->kv, layer, p, off, qh, hd) * scale;
-            if (sc[p] > mx) mx = sc[p];
-        }
-        float sum = 0;
-        for (int p = 0; p <= pos; p++) {
-            sc[p] = expf(sc[p] - mx);
-            sum += sc[p];
-        }
-        float *oh = out + h * hd;
-        memset(oh, 0, (size_t)hd * sizeof(float));
-        float inv = 1.0f / sum;
-        for (int p = 0; p <= pos; p++) kv_axpy_v(&s->kv, layer, p, off, sc[p] * inv, oh, hd);
-    }
-}
-
 static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* ---- the pass ------------------------------------------------------------------ */
 
 void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
     const qi_model *m = s->model;
@@ -112,33 +202,34 @@ void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
     for (int l = 0; l < m->n_layer; l++) {
         const qi_layer *L = &m->layers[l];
         for (int t = 0; t < n; t++) rmsnorm(S->xn + (size_t)t * D, S->x + (size_t)t * D, L->attn_norm, D, m->norm_eps);
-        matmul(&L->wq, L->bq, S->xn, n, S->q, S->wrow);
-        matmul(&L->wk, L->bk, S->xn, n, S->k, S->wrow);
-        matmul(&L->wv, L->bv, S->xn, n, S->v, S->wrow);
+        const qi_weight *qkv[3] = {&L->wq, &L->wk, &L->wv};
+        const float *qkv_bias[3] = {L->bq, L->bk, L->bv};
+        float *qkv_out[3] = {S->q, S->k, S->v};
+        matmul(s, S->xn, n, 3, qkv, qkv_bias, qkv_out);
         for (int t = 0; t < n; t++) {
             const float *c = S->rope_cos + t * half, *sn = S->rope_sin + t * half;
             rope(S->q + (size_t)t * q_dim, m->n_head, m->head_dim, c, sn);
             rope(S->k + (size_t)t * kv_dim, m->n_head_kv, m->head_dim, c, sn);
             kv_store(&s->kv, l, s->pos + t, S->k + (size_t)t * kv_dim, S->v + (size_t)t * kv_dim);
         }
-        /* token t sees positions up to its own: the causal mask */
-        for (int t = 0; t < n; t++) attention(s, l, s->pos + t, S->q + (size_t)t * q_dim, S->att + (size_t)t * q_dim);
-        matmul(&L->wo, NULL, S->att, n, S->xn, S->wrow);
+        att_job aj = {s, l, n};
+        pool_run(s->pool, att_worker, &aj);
+        matmul1(s, S->att, n, &L->wo, S->xn);
         for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i];
 
         for (int t = 0; t < n; t++) rmsnorm(S->xn + (size_t)t * D, S->x + (size_t)t * D, L->ffn_norm, D, m->norm_eps);
-        matmul(&L->w_gate, NULL, S->xn, n, S->gate, S->wrow);
-        matmul(&L->w_up, NULL, S->xn, n, S->up, S->wrow);
+        const qi_weight *gu[2] = {&L->w_gate, &L->w_up};
+        float *gu_out[2] = {S->gate, S->up};
+        matmul(s, S->xn, n, 2, gu, NULL, gu_out);
         for (size_t i = 0; i < (size_t)n * m->n_ff; i++) S->gate[i] = silu(S->gate[i]) * S->up[i];
-        matmul(&L->w_down, NULL, S->gate, n, S->xn, S->wrow);
+        matmul1(s, S->gate, n, &L->w_down, S->xn);
         for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i];
     }
-
     s->pos += n;
     if (!logits) return; /* a prompt chunk whose logits nobody needs */
     /* the head runs only on the rows the caller wants */
     int first = all ? 0 : n - 1;
     for (int t = first; t < n; t++)
         rmsnorm(S->xn + (size_t)(t - first) * D, S->x + (size_t)t * D, m->output_norm, D, m->norm_eps);
-    matmul(&m->output, NULL, S->xn, n - first, logits, S->wrow);
+    matmul1(s, S->xn, n - first, &m->output, logits);
 }

@@ -97,11 +97,14 @@ static qi_status rd_str(cursor *c, gguf_str *s, const char *what) {
     uint64_t len;
     qi_status st = rd_u64(c, &len, what);
     if (st) return st;
+    /* longer than the whole file: a corrupt length; else the file was cut short */
+    if (len > c->size)
+        return fail(c, QI_ERR_GGUF_COUNT, "%s: string length %llu at offset %llu exceeds the file size %llu",
+                    what, (unsigned long long)len, (unsigned long long)(c->pos - 8), (unsigned long long)c->size);
     if (len > left(c))
-        return fail(c, QI_ERR_GGUF_COUNT,
-                    "%s: string length %llu at offset %llu runs past the end of the file (%llu bytes left)",
-                    what, (unsigned long long)len, (unsigned long long)(c->pos - 8),
-                    (unsigned long long)left(c));
+        return fail(c, QI_ERR_GGUF_TRUNCATED,
+                    "truncated: %s: a %llu-byte string at offset %llu runs past the end of the file (%llu bytes left)",
+                    what, (unsigned long long)len, (unsigned long long)c->pos, (unsigned long long)left(c));
     s->ptr = (const char *)c->base + c->pos;
     s->len = len;
     c->pos += len;
@@ -137,9 +140,8 @@ static qi_status rd_array(cursor *c, gguf_kv *kv, const char *key) {
     kv->v.arr.data = c->base + c->pos;
     if (et == GGUF_STRING) {
         /* each string needs at least its 8-byte length */
-        if (n > left(c) / 8)
-            return fail(c, QI_ERR_GGUF_COUNT,
-                        "metadata '%s': array count %llu exceeds what the file can hold",
+        if (n > c->size / 8)
+            return fail(c, QI_ERR_GGUF_COUNT, "metadata '%s': array count %llu exceeds what the file can hold",
                         key, (unsigned long long)n);
         for (uint64_t i = 0; i < n; i++) {
             gguf_str s;
@@ -149,10 +151,12 @@ static qi_status rd_array(cursor *c, gguf_kv *kv, const char *key) {
         return QI_OK;
     }
     uint64_t es = (uint64_t)vtype_size[et];
+    if (n > c->size / es)
+        return fail(c, QI_ERR_GGUF_COUNT, "metadata '%s': array count %llu of %s exceeds what the file can hold",
+                    key, (unsigned long long)n, vtype_names[et]);
     if (n > left(c) / es)
-        return fail(c, QI_ERR_GGUF_COUNT,
-                    "metadata '%s': array count %llu of %s exceeds what the file can hold (%llu bytes left)",
-                    key, (unsigned long long)n, vtype_names[et], (unsigned long long)left(c));
+        return fail(c, QI_ERR_GGUF_TRUNCATED, "truncated: metadata '%s': %llu %s values need %llu bytes, %llu left",
+                    key, (unsigned long long)n, vtype_names[et], (unsigned long long)(n * es), (unsigned long long)left(c));
     c->pos += n * es;
     return QI_OK;
 }
@@ -199,6 +203,34 @@ static void print_name(char *buf, size_t n, gguf_str s) {
     snprintf(buf, n, "%.*s", (int)len, s.ptr);
 }
 
+static int by_offset(const void *a, const void *b) {
+    const gguf_tensor *x = *(const gguf_tensor *const *)a, *y = *(const gguf_tensor *const *)b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Two tensors must not share bytes: sort by offset, compare neighbours. */
+static qi_status check_overlaps(const gguf_file *g, cursor *c) {
+    if (g->n_tensors < 2) return QI_OK;
+    const gguf_tensor **order = malloc(g->n_tensors * sizeof *order);
+    if (!order) return fail(c, QI_ERR_NOMEM, "out of memory");
+    for (uint64_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
+    qsort(order, g->n_tensors, sizeof *order, by_offset);
+    qi_status st = QI_OK;
+    for (uint64_t i = 1; i < g->n_tensors && !st; i++) {
+        const gguf_tensor *a = order[i - 1], *b = order[i];
+        if (b->offset < a->offset + a->n_bytes) {
+            char na[128], nb[128];
+            print_name(na, sizeof na, a->name);
+            print_name(nb, sizeof nb, b->name);
+            st = fail(c, QI_ERR_GGUF_OFFSET, "tensor '%s' at offset %llu overlaps tensor '%s' [%llu, %llu)", nb,
+                      (unsigned long long)b->offset, na, (unsigned long long)a->offset,
+                      (unsigned long long)(a->offset + a->n_bytes));
+        }
+    }
+    free(order);
+    return st;
+}
+
 qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, size_t err_size) {
     memset(g, 0, sizeof *g);
     if (err && err_size) err[0] = 0;
@@ -210,24 +242,31 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
     char name[256];
 
     if (size < 4 || (magic = (uint32_t)rd_le(c.base, 4)) != GGUF_MAGIC) {
-        if (size < 4) return fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: only %llu bytes", (unsigned long long)size);
-        return fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'",
-                    c.base[0], c.base[1], c.base[2], c.base[3]);
+        if (size < 4) st = fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: only %llu bytes", (unsigned long long)size);
+        else st = fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'",
+                       c.base[0], c.base[1], c.base[2], c.base[3]);
+        goto bad;
     }
     c.pos = 4;
-    if ((st = rd_u32(&c, &version, "header version"))) return st;
-    if (version != 2 && version != 3)
-        return fail(&c, QI_ERR_GGUF_VERSION, "header version: GGUF version %u is not supported (2 or 3)", version);
+    if ((st = rd_u32(&c, &version, "header version"))) goto bad;
+    if (version != 2 && version != 3) {
+        st = fail(&c, QI_ERR_GGUF_VERSION, "header version: GGUF version %u is not supported (2 or 3)", version);
+        goto bad;
+    }
     g->version = version;
-    if ((st = rd_u64(&c, &g->n_tensors, "header tensor count"))) return st;
-    if ((st = rd_u64(&c, &g->n_kv, "header metadata count"))) return st;
+    if ((st = rd_u64(&c, &g->n_tensors, "header tensor count"))) goto bad;
+    if ((st = rd_u64(&c, &g->n_kv, "header metadata count"))) goto bad;
     /* a key needs at least 8 (length) + 4 (type) + 1 byte; a tensor info at least 8+4+8+4+8 */
-    if (g->n_kv > left(&c) / 13)
-        return fail(&c, QI_ERR_GGUF_COUNT, "header metadata count %llu exceeds what a %llu-byte file can hold",
-                    (unsigned long long)g->n_kv, (unsigned long long)size);
-    if (g->n_tensors > left(&c) / 32)
-        return fail(&c, QI_ERR_GGUF_COUNT, "header tensor count %llu exceeds what a %llu-byte file can hold",
-                    (unsigned long long)g->n_tensors, (unsigned long long)size);
+    if (g->n_kv > left(&c) / 13) {
+        st = fail(&c, QI_ERR_GGUF_COUNT, "header metadata count %llu exceeds what a %llu-byte file can hold",
+                  (unsigned long long)g->n_kv, (unsigned long long)size);
+        goto bad;
+    }
+    if (g->n_tensors > left(&c) / 32) {
+        st = fail(&c, QI_ERR_GGUF_COUNT, "header tensor count %llu exceeds what a %llu-byte file can hold",
+                  (unsigned long long)g->n_tensors, (unsigned long long)size);
+        goto bad;
+    }
 
     g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
     g->tensors = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *g->tensors);
@@ -258,9 +297,12 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
         }
         if (gguf_str_eq(kv->key, "general.alignment")) {
             if (kv->type != GGUF_UINT32 || kv->v.u == 0 || (kv->v.u & (kv->v.u - 1))) {
-                st = fail(&c, QI_ERR_GGUF_ALIGNMENT,
-                          "metadata 'general.alignment' must be a uint32 power of two (got type %s, value %llu)",
-                          gguf_vtype_name(kv->type), (unsigned long long)kv->v.u);
+                if (kv->type == GGUF_UINT32)
+                    st = fail(&c, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' = %llu is not a power of two",
+                              (unsigned long long)kv->v.u);
+                else
+                    st = fail(&c, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' must be a uint32, not %s",
+                              gguf_vtype_name(kv->type));
                 goto bad;
             }
             g->alignment = kv->v.u;
@@ -335,15 +377,23 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
                       name, (unsigned long long)t->offset, (unsigned long long)g->alignment);
             goto bad;
         }
-        if (t->offset > avail || t->n_bytes > avail - t->offset) {
+        /* data starting past the end is a bad offset; data that starts inside
+         * but runs past the end means the file was cut short */
+        if (t->offset >= avail) {
             st = fail(&c, QI_ERR_GGUF_OFFSET,
-                      "tensor '%s': data [%llu, %llu) lies past the end of the data section (%llu bytes)",
-                      name, (unsigned long long)t->offset, (unsigned long long)(t->offset + t->n_bytes),
-                      (unsigned long long)avail);
+                      "tensor '%s': data offset %llu lies past the end of the data section (%llu bytes)",
+                      name, (unsigned long long)t->offset, (unsigned long long)avail);
+            goto bad;
+        }
+        if (t->n_bytes > avail - t->offset) {
+            st = fail(&c, QI_ERR_GGUF_TRUNCATED,
+                      "truncated: tensor '%s' needs data up to byte %llu of the data section, which has %llu",
+                      name, (unsigned long long)(t->offset + t->n_bytes), (unsigned long long)avail);
             goto bad;
         }
         t->data = c.base + data + t->offset;
     }
+    if ((st = check_overlaps(g, &c))) goto bad;
     return QI_OK;
 bad:
     free(g->kv);

@@ -7,6 +7,7 @@ const qi_config qi_inference_config = {
     .prefill_chunk = 64,     /* prompt tokens per matrix-matrix pass */
     .kv_capacity = 4096,     /* tokens; 0 = the model's trained context */
     .kv_type = QI_KV_F32,    /* faithful to the reference arithmetic */
+    .compute = QI_COMPUTE_Q8,/* 8-bit activations, integer dot products */
     .temperature = 0.0f,     /* greedy until the sampler set lands */
     .top_k = 0,
     .top_p = 1.0f,

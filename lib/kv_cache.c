@@ -51,22 +51,10 @@ void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *
     }
 }
 
-float kv_dot_k(const qi_kv_cache *kv, int layer, int pos, int off, const float *q, int n) {
-    size_t r = row_index(kv, layer, pos) + (size_t)off;
-    if (kv->type == QI_KV_F32) return dot_f32((const float *)kv->k + r, q, n);
-    const uint16_t *k = (const uint16_t *)kv->k + r;
-    float acc = 0;
-    for (int i = 0; i < n; i++) acc += fp16_to_fp32(k[i]) * q[i];
-    return acc;
+const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos) {
+    return (const char *)kv->k + row_index(kv, layer, pos) * kv->elem_size;
 }
 
-void kv_axpy_v(const qi_kv_cache *kv, int layer, int pos, int off, float w, float *out, int n) {
-    size_t r = row_index(kv, layer, pos) + (size_t)off;
-    if (kv->type == QI_KV_F32) {
-        const float *v = (const float *)kv->v + r;
-        for (int i = 0; i < n; i++) out[i] += w * v[i];
-    } else {
-        const uint16_t *v = (const uint16_t *)kv->v + r;
-        for (int i = 0; i < n; i++) out[i] += w * fp16_to_fp32(v[i]);
-    }
+const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos) {
+    return (const char *)kv->v + row_index(kv, layer, pos) * kv->elem_size;
 }

@@ -20,9 +20,8 @@ size_t kv_bytes(const qi_kv_cache *kv);
 /* Store the key and value rows of one position. */
 void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *v);
 
-/* dot(q, K[pos][off .. off+n)) */
-float kv_dot_k(const qi_kv_cache *kv, int layer, int pos, int off, const float *q, int n);
-/* out += w * V[pos][off .. off+n) */
-void kv_axpy_v(const qi_kv_cache *kv, int layer, int pos, int off, float w, float *out, int n);
+/* Start of row `pos` of a layer's keys / values (f32 or f16 elements). */
+const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos);
+const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos);
 
 #endif

@@ -255,7 +255,12 @@ void qi_model_get_info(const qi_model *m, qi_model_info *info) {
     info->gguf_version = (int)m->gguf.version;
     info->file_size = m->gguf.size;
     info->n_tensors = m->gguf.n_tensors;
-    for (uint64_t i = 0; i < m->gguf.n_tensors; i++) info->weight_bytes += m->gguf.tensors[i].n_bytes;
+    for (uint64_t i = 0; i < m->gguf.n_tensors; i++) {
+        info->weight_bytes += m->gguf.tensors[i].n_bytes;
+        info->n_params += m->gguf.tensors[i].n_elems;
+    }
+    const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
+    info->decode_bytes = info->weight_bytes - (m->tied_output ? 0 : emb->n_bytes - m->tok_embd.row_bytes);
     info->synthetic = m->synthetic;
 }
 

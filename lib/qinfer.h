@@ -49,6 +49,13 @@ const char *qi_status_str(qi_status s);
 
 typedef enum qi_kv_type { QI_KV_F32 = 0, QI_KV_F16 = 1 } qi_kv_type;
 
+/* How matrix products are computed.
+ *   QI_COMPUTE_Q8:  activations quantized to 8 bits once per product, integer
+ *                   dot products per 32-weight block (llama.cpp's CPU path; fast).
+ *   QI_COMPUTE_F32: weights dequantized exactly to f32, f32 arithmetic (the
+ *                   reference: matches transformers to ~1e-4). */
+typedef enum qi_compute { QI_COMPUTE_Q8 = 0, QI_COMPUTE_F32 = 1 } qi_compute;
+
 /* Every knob in one plain struct. qi_config_default() fills it from
  * lib/inference_config.c; change fields, then pass it to qi_session_new().
  * The library validates every field; it trusts none of them. */
@@ -57,6 +64,7 @@ typedef struct qi_config {
     int prefill_chunk;      /* prompt tokens per forward pass (matrix-matrix) */
     int kv_capacity;        /* tokens the KV cache holds; 0 = model's context length */
     qi_kv_type kv_type;     /* KV cache storage */
+    qi_compute compute;     /* matrix products: quantized activations or exact f32 */
     /* sampling */
     float temperature;      /* 0 = greedy */
     int top_k;              /* 0 = off */
@@ -92,6 +100,9 @@ typedef struct qi_model_info {
     uint64_t file_size;
     uint64_t n_tensors;
     uint64_t weight_bytes;   /* bytes of all tensor data */
+    uint64_t decode_bytes;   /* weight bytes one decode step reads (all but the
+                                embedding table, of which one row) */
+    uint64_t n_params;
     int synthetic;           /* file is marked qinfer.synthetic */
 } qi_model_info;
 
@@ -132,6 +143,10 @@ qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_l
 
 /* Logits of the last token fed ([n_vocab] floats), or NULL before any. */
 const float *qi_session_logits(const qi_session *s);
+
+/* The kernel level in use ("avx2", "neon", ...) and the worker threads. */
+const char *qi_session_isa(const qi_session *s);
+int qi_session_threads(const qi_session *s);
 
 /* Tokens in the KV cache, and its capacity. */
 int qi_session_pos(const qi_session *s);

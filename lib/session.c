@@ -22,14 +22,17 @@ static void scratch_free(qi_scratch *S) {
         free(*bufs[i]);
         *bufs[i] = NULL;
     }
+    free(S->xq);
+    S->xq = NULL;
 }
 
 static int imax(int a, int b) { return a > b ? a : b; }
 
-static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int capacity) {
+static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int capacity, int threads) {
     size_t c = (size_t)chunk;
     int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim;
     memset(S, 0, sizeof *S);
+    S->max_dim = imax(imax(m->n_embd, m->n_ff), q_dim);
     S->x = malloc(c * m->n_embd * sizeof(float));
     S->xn = malloc(c * m->n_embd * sizeof(float));
     S->q = malloc(c * q_dim * sizeof(float));
@@ -40,10 +43,11 @@ static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int 
     S->up = malloc(c * m->n_ff * sizeof(float));
     S->rope_cos = malloc(c * (m->head_dim / 2) * sizeof(float));
     S->rope_sin = malloc(c * (m->head_dim / 2) * sizeof(float));
-    S->scores = malloc((size_t)capacity * sizeof(float));
-    S->wrow = malloc((size_t)imax(imax(m->n_embd, m->n_ff), q_dim) * sizeof(float));
+    S->xq = malloc(c * (size_t)(S->max_dim / QK8_0) * sizeof(block_q8_0));
+    S->scores = malloc((size_t)threads * capacity * sizeof(float));
+    S->wrow = malloc((size_t)threads * S->max_dim * sizeof(float));
     if (!S->x || !S->xn || !S->q || !S->k || !S->v || !S->att || !S->gate || !S->up || !S->rope_cos ||
-        !S->rope_sin || !S->scores || !S->wrow) {
+        !S->rope_sin || !S->xq || !S->scores || !S->wrow) {
         scratch_free(S);
         return QI_ERR_NOMEM;
     }
@@ -68,13 +72,22 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
             snprintf(msg, msg_size, "kv_capacity = %d exceeds the model's context length %d", capacity, m->n_ctx_train);
         return QI_ERR_INVALID_ARG;
     }
+    char kmsg[160];
+    const qi_kernels *kern = kernels_select(getenv("QINFER_ISA"), kmsg, sizeof kmsg);
+    if (!kern) {
+        if (msg && msg_size) snprintf(msg, msg_size, "%s", kmsg);
+        return QI_ERR_INVALID_ARG;
+    }
     qi_session *s = calloc(1, sizeof *s);
     if (!s) return QI_ERR_NOMEM;
     s->model = m;
     s->cfg = c;
+    s->kern = kern;
     s->chunk = c.prefill_chunk < capacity ? c.prefill_chunk : capacity;
-    st = kv_init(&s->kv, m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type);
-    if (!st) st = scratch_alloc(&s->s, m, s->chunk, capacity);
+    int threads = c.n_threads ? c.n_threads : physical_cores();
+    st = pool_new(threads, &s->pool);
+    if (!st) st = kv_init(&s->kv, m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type);
+    if (!st) st = scratch_alloc(&s->s, m, s->chunk, capacity, threads);
     if (!st) {
         s->logits = malloc((size_t)m->n_vocab * sizeof(float));
         s->probs = malloc((size_t)m->n_vocab * sizeof(float));
@@ -96,6 +109,7 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
 
 void qi_session_free(qi_session *s) {
     if (!s) return;
+    pool_free(s->pool);
     kv_free(&s->kv);
     scratch_free(&s->s);
     free(s->logits);
@@ -131,6 +145,9 @@ qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_l
     s->has_logits = 1;
     return QI_OK;
 }
+
+const char *qi_session_isa(const qi_session *s) { return s ? s->kern->name : ""; }
+int qi_session_threads(const qi_session *s) { return s ? pool_threads(s->pool) : 0; }
 
 const float *qi_session_logits(const qi_session *s) { return s && s->has_logits ? s->logits : NULL; }
 int qi_session_pos(const qi_session *s) { return s ? s->pos : 0; }

@@ -4,9 +4,11 @@
 #ifndef QINFER_SESSION_H
 #define QINFER_SESSION_H
 
+#include "kernels/kernels.h"
 #include "kv_cache.h"
 #include "model.h"
 #include "qinfer.h"
+#include "threads.h"
 
 /* Activations for up to `chunk` tokens, row-major [token][feature]. */
 typedef struct qi_scratch {
@@ -17,13 +19,17 @@ typedef struct qi_scratch {
     float *att;        /* attention output        [chunk][n_head * head_dim] */
     float *gate, *up;  /* MLP hidden              [chunk][n_ff] */
     float *rope_cos, *rope_sin; /*               [chunk][head_dim / 2] */
-    float *scores;     /* attention weights       [capacity] */
-    float *wrow;       /* one dequantized weight row [max(n_embd, n_ff, q_dim)] */
+    block_q8_0 *xq;    /* quantized matmul input  [chunk][max_dim / 32] */
+    float *scores;     /* attention weights       [threads][capacity] */
+    float *wrow;       /* dequantized weight rows [threads][max_dim] (exact path) */
+    int max_dim;       /* max(n_embd, n_ff, q_dim) */
 } qi_scratch;
 
 struct qi_session {
     const qi_model *model;
     qi_config cfg;
+    const qi_kernels *kern;    /* chosen once, at session creation */
+    qi_pool *pool;
     qi_kv_cache kv;
     qi_scratch s;
     int chunk;                 /* tokens per forward pass */
