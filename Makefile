@@ -35,13 +35,14 @@ ifneq ($(findstring aarch64,$(TARGET)),)
 $(B)/lib/kernels/arm_dotprod.o:    KFLAGS := -march=armv8.2-a+dotprod+fp16
 $(B)/lib/kernels/arm_i8mm.o:       KFLAGS := -march=armv8.2-a+dotprod+i8mm+fp16
 endif
-DRIVERS   := qinfer bench
+DRIVERS   := qinfer
 TOOLS     := synth
 TEST_SRC  := $(wildcard test/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 
 .PHONY: all test clean synth model check-aarch64
-all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(TOOLS:%=$(B)/tools/%) $(TEST_BIN)
+# bench/ holds the benchmark scripts, so the bench executable lives there too
+all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN)
 
 $(B)/%.o: %.c $(HEADERS) | dirs
 	$(CC) $(CFLAGS) $(KFLAGS) -c $< -o $@
@@ -51,6 +52,10 @@ $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BIN)/%: $(B)/drivers/%.o $(LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/bench/bench: $(B)/drivers/bench.o $(LIB)
+	@mkdir -p $(BIN)/bench
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(B)/tools/%: $(B)/tools/%.o $(LIB)
@@ -78,4 +83,4 @@ test: all $(SYNTH)
 	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(BIN)
 
 clean:
-	rm -rf build lib/libqinfer.a $(DRIVERS)
+	rm -rf build lib/libqinfer.a $(DRIVERS) bench/bench

@@ -1,40 +1,66 @@
 /* qinfer: the command-line tool.
  *
- *   qinfer info   -m MODEL                       what the file holds
- *   qinfer logits -m MODEL --ids FILE --out F    float32 logits per token
- *   qinfer        -m MODEL --ids FILE -n N       generate N token ids
+ *   qinfer -m MODEL -p PROMPT          stream an answer (ChatML template unless --raw)
+ *   qinfer chat -m MODEL               interactive multi-turn chat (stdin)
+ *   qinfer tokenize -m MODEL TEXT      ids, one per line
+ *   qinfer detokenize -m MODEL --ids F text
+ *   qinfer info -m MODEL               what the file holds
+ *   qinfer logits -m MODEL --ids F --out F   float32 logits per token
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "qinfer.h"
 
 static const char *usage_text =
-    "usage: qinfer COMMAND [options]\n"
+    "usage: qinfer [COMMAND] -m MODEL [options]\n"
     "\n"
     "commands:\n"
-    "  info    -m MODEL                    print what a GGUF model file holds\n"
-    "  logits  -m MODEL --ids FILE --out F write float32 logits [n_tokens][n_vocab] (little-endian)\n"
-    "          [--step]                    one token at a time through the KV cache (decode path)\n"
-    "  (none)  -m MODEL --ids FILE [-n N]  generate N tokens after the prompt ids, print ids\n"
+    "  (none)      generate: -p PROMPT | --file F | --ids F; streams the answer to stdout\n"
+    "  chat        interactive multi-turn chat; one user message per line on stdin\n"
+    "              (/reset starts over, /exit or end of input quits)\n"
+    "  tokenize    TEXT | --file F: print token ids, one per line [--special]\n"
+    "  detokenize  --ids F: print the text of the ids\n"
+    "  info        print what a GGUF file holds\n"
+    "  logits      --ids F --out F: write float32 logits [n_tokens][n_vocab] (little-endian);\n"
+    "              --step feeds one token at a time through the KV cache (decode path)\n"
     "\n"
     "options:\n"
-    "  -m, --model PATH      GGUF model file\n"
-    "  --ids FILE            token ids, one decimal id per line ('-' = stdin)\n"
-    "  --out FILE            output file for logits\n"
-    "  -n, --n-predict N     tokens to generate (default 32)\n"
-    "  -t, --threads N       worker threads (default: physical cores)\n"
-    "  -c, --ctx N           KV cache capacity in tokens (default from inference_config.c)\n"
-    "  --chunk N             prompt tokens per forward pass\n"
-    "  --kv f32|f16          KV cache storage type\n"
-    "  -h, --help            this text\n";
+    "  -m, --model PATH        GGUF model file\n"
+    "  -p, --prompt TEXT       the user message (or the whole text with --raw)\n"
+    "  --file F                read the prompt (or the text to tokenize) from a file\n"
+    "  --ids F                 token ids, one decimal id per line ('-' = stdin)\n"
+    "  -s, --system TEXT       system message (default: Qwen2.5's own)\n"
+    "  --raw                   no chat template: the prompt is the text itself\n"
+    "  --special               tokenize: match <|im_start|> and other control tokens in the text\n"
+    "  -n, --max-tokens N      tokens to generate at most (default 512; logits: unused)\n"
+    "  --temp X                temperature; 0 = greedy           (defaults: lib/inference_config.c)\n"
+    "  --top-k N               keep the N most likely tokens; 0 = off\n"
+    "  --top-p X               keep the smallest set with probability mass X; 1 = off\n"
+    "  --min-p X               drop tokens below X times the best one's probability; 0 = off\n"
+    "  --repeat-penalty X      divide logits of recent tokens by X; 1 = off\n"
+    "  --repeat-last-n N       how many recent tokens the penalty looks at\n"
+    "  --seed N                sampler seed: the same seed reproduces a run\n"
+    "  -t, --threads N         worker threads (default: physical cores)\n"
+    "  -c, --ctx N             KV cache capacity in tokens\n"
+    "  --chunk N               prompt tokens per forward pass\n"
+    "  --kv f32|f16            KV cache storage\n"
+    "  --exact                 f32 reference arithmetic instead of 8-bit activations\n"
+    "  --out F                 logits: output file\n"
+    "  --step                  logits: one token at a time\n"
+    "  -q, --quiet             no stats line on stderr\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Ctrl-C stops a generation cleanly; in chat it returns to the prompt, and at the prompt it quits.\n";
 
 typedef struct args {
-    const char *cmd, *model, *ids, *out;
-    int n_predict, step;
+    const char *cmd, *model, *ids, *out, *prompt, *file, *system, *text;
+    int max_tokens, step, raw, special, quiet;
     qi_config cfg;
 } args;
 
@@ -45,15 +71,27 @@ static int die(const char *fmt, const char *a) {
     return 1;
 }
 
-static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) {
+static int parse_int(const char *s, const char *flag, long lo, long hi, long *out) {
     char *end;
     errno = 0;
     long v = s ? strtol(s, &end, 10) : 0;
     if (!s || errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "qinfer: %s needs an integer in [%d, %d], got '%s'\n", flag, lo, hi, s ? s : "");
+        fprintf(stderr, "qinfer: %s needs an integer in [%ld, %ld], got '%s'\n", flag, lo, hi, s ? s : "");
         return 0;
     }
-    *out = (int)v;
+    *out = v;
+    return 1;
+}
+
+static int parse_float(const char *s, const char *flag, float *out) {
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || *end || end == s) {
+        fprintf(stderr, "qinfer: %s needs a number, got '%s'\n", flag, s);
+        return 0;
+    }
+    *out = v;
     return 1;
 }
 
@@ -61,34 +99,57 @@ static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) 
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     qi_config_default(&a->cfg);
-    a->n_predict = 32;
+    a->max_tokens = 512;
     int i = 1;
     if (i < argc && argv[i][0] != '-') a->cmd = argv[i++];
     else a->cmd = "generate";
     for (; i < argc; i++) {
         const char *f = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
 #define NEEDS_VALUE() do { if (!v) { fprintf(stderr, "qinfer: %s needs a value\n", f); return 1; } i++; } while (0)
+#define INT_OPT(lo, hi, dst) do { NEEDS_VALUE(); if (!parse_int(v, f, lo, hi, &n)) return 1; dst = (int)n; } while (0)
+#define FLOAT_OPT(dst) do { NEEDS_VALUE(); if (!parse_float(v, f, &dst)) return 1; } while (0)
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) return 2;
         else if (!strcmp(f, "-m") || !strcmp(f, "--model")) { NEEDS_VALUE(); a->model = v; }
         else if (!strcmp(f, "--ids")) { NEEDS_VALUE(); a->ids = v; }
         else if (!strcmp(f, "--out")) { NEEDS_VALUE(); a->out = v; }
+        else if (!strcmp(f, "-p") || !strcmp(f, "--prompt")) { NEEDS_VALUE(); a->prompt = v; }
+        else if (!strcmp(f, "--file")) { NEEDS_VALUE(); a->file = v; }
+        else if (!strcmp(f, "-s") || !strcmp(f, "--system")) { NEEDS_VALUE(); a->system = v; }
         else if (!strcmp(f, "--step")) a->step = 1;
-        else if (!strcmp(f, "-n") || !strcmp(f, "--n-predict")) { NEEDS_VALUE(); if (!parse_int(v, f, 0, 1 << 30, &a->n_predict)) return 1; }
-        else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) { NEEDS_VALUE(); if (!parse_int(v, f, 0, 1024, &a->cfg.n_threads)) return 1; }
-        else if (!strcmp(f, "-c") || !strcmp(f, "--ctx")) { NEEDS_VALUE(); if (!parse_int(v, f, 0, 1 << 24, &a->cfg.kv_capacity)) return 1; }
-        else if (!strcmp(f, "--chunk")) { NEEDS_VALUE(); if (!parse_int(v, f, 1, 65536, &a->cfg.prefill_chunk)) return 1; }
+        else if (!strcmp(f, "--raw")) a->raw = 1;
+        else if (!strcmp(f, "--special")) a->special = 1;
+        else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) a->quiet = 1;
+        else if (!strcmp(f, "--exact")) a->cfg.compute = QI_COMPUTE_F32;
+        else if (!strcmp(f, "-n") || !strcmp(f, "--max-tokens") || !strcmp(f, "--n-predict")) INT_OPT(0, 1 << 30, a->max_tokens);
+        else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) INT_OPT(0, 1024, a->cfg.n_threads);
+        else if (!strcmp(f, "-c") || !strcmp(f, "--ctx")) INT_OPT(0, 1 << 24, a->cfg.kv_capacity);
+        else if (!strcmp(f, "--chunk")) INT_OPT(1, 65536, a->cfg.prefill_chunk);
+        else if (!strcmp(f, "--top-k")) INT_OPT(0, 1 << 30, a->cfg.top_k);
+        else if (!strcmp(f, "--repeat-last-n")) INT_OPT(0, 1 << 30, a->cfg.repeat_last_n);
+        else if (!strcmp(f, "--seed")) { NEEDS_VALUE(); char *e; errno = 0; a->cfg.seed = strtoull(v, &e, 10); if (errno || *e || e == v) return die("--seed needs a non-negative integer, got '%s'", v); }
+        else if (!strcmp(f, "--temp") || !strcmp(f, "--temperature")) FLOAT_OPT(a->cfg.temperature);
+        else if (!strcmp(f, "--top-p")) FLOAT_OPT(a->cfg.top_p);
+        else if (!strcmp(f, "--min-p")) FLOAT_OPT(a->cfg.min_p);
+        else if (!strcmp(f, "--repeat-penalty")) FLOAT_OPT(a->cfg.repeat_penalty);
         else if (!strcmp(f, "--kv")) {
             NEEDS_VALUE();
             if (!strcmp(v, "f32")) a->cfg.kv_type = QI_KV_F32;
             else if (!strcmp(v, "f16")) a->cfg.kv_type = QI_KV_F16;
             else return die("--kv takes f32 or f16, got '%s'", v);
+        } else if (f[0] != '-' && !a->text) {
+            a->text = f; /* tokenize TEXT */
         } else {
             fprintf(stderr, "qinfer: unknown option '%s' (see qinfer --help)\n", f);
             return 1;
         }
 #undef NEEDS_VALUE
+#undef INT_OPT
+#undef FLOAT_OPT
     }
+    char msg[256];
+    if (qi_config_check(&a->cfg, msg, sizeof msg)) { fprintf(stderr, "qinfer: %s\n", msg); return 1; }
     return 0;
 }
 
@@ -182,6 +243,7 @@ static int cmd_info(const args *a) {
         if (k == nt && nt < 32) types[nt++] = (struct type_count){t.type_name, 0, 0};
         if (k < nt) { types[k].count++; types[k].bytes += t.n_bytes; }
     }
+    if (!in.has_weights) printf("weights        none: a vocabulary-only file (text commands work, logits do not)\n");
     printf("tensor types  ");
     for (int k = 0; k < nt; k++)
         printf(" %s: %d (%.1f MiB)%s", types[k].name, types[k].count, types[k].bytes / 1048576.0, k + 1 < nt ? "," : "");
@@ -245,36 +307,312 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int cmd_generate_ids(const args *a) {
-    if (!a->ids) return die("%s", "give the prompt as --ids FILE");
-    int32_t *ids = NULL;
-    int n = 0;
-    if (!read_ids(a->ids, &ids, &n)) return 1;
-    qi_model *m = load_model(a->model);
-    if (!m) { free(ids); return 1; }
-    int rc = 1;
-    qi_session *s = new_session(m, &a->cfg);
-    if (!s) goto done;
-    double t0 = now_s();
-    qi_status st = qi_session_eval(s, ids, n, NULL);
-    double t1 = now_s();
-    int gen = 0;
-    for (; !st && gen < a->n_predict; gen++) {
-        int32_t tok;
-        if ((st = qi_session_sample(s, &tok))) break;
-        printf("%d\n", tok);
-        fflush(stdout);
-        if (gen + 1 < a->n_predict) st = qi_session_eval(s, &tok, 1, NULL);
+/* Whole file (or stdin for "-") into a NUL-terminated buffer. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "qinfer: cannot open '%s': %s\n", path, strerror(errno));
+        return NULL;
     }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) { free(buf); buf = NULL; }
+            buf = nb;
+        }
+    }
+    if (f != stdin) fclose(f);
+    if (!buf) { fprintf(stderr, "qinfer: out of memory reading '%s'\n", path); return NULL; }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* A model for a text command: it must carry a vocabulary. */
+static qi_model *load_text_model(const char *path) {
+    qi_model *m = load_model(path);
+    if (!m) return NULL;
+    qi_model_info in;
+    qi_model_get_info(m, &in);
+    if (!in.has_vocab) {
+        fprintf(stderr, "qinfer: %s has no vocabulary (tokenizer.ggml.model = %s): text commands need one; "
+                        "use --ids, or 'qinfer logits'\n", path, in.tokenizer);
+        qi_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Tokenize into a fresh array. */
+static int tokenize(const qi_model *m, const char *text, size_t len, int special, int32_t **ids, int *n) {
+    int need = 0;
+    qi_status st = qi_tokenize(m, text, len, special, NULL, 0, &need);
+    if (st && st != QI_ERR_BUFFER_TOO_SMALL) { fprintf(stderr, "qinfer: tokenize: %s\n", qi_status_str(st)); return 0; }
+    *ids = malloc((size_t)(need ? need : 1) * sizeof **ids);
+    if (!*ids) { fprintf(stderr, "qinfer: out of memory\n"); return 0; }
+    st = qi_tokenize(m, text, len, special, *ids, need, n);
+    if (st) { free(*ids); fprintf(stderr, "qinfer: tokenize: %s\n", qi_status_str(st)); return 0; }
+    return 1;
+}
+
+/* ---- generation ------------------------------------------------------------ */
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+    (void)sig;
+    interrupted++;
+}
+
+/* No SA_RESTART: a Ctrl-C at the chat prompt ends the read, and so the chat. */
+static void catch_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+typedef struct printer {
+    const qi_model *m;
+    qi_detok d;
+    int ids_only;           /* print ids (no vocabulary) */
+    double t_first;         /* time of the first token */
+    char *reply;            /* the text, kept for chat history */
+    size_t len, cap;
+} printer;
+
+static int print_token(void *user, int32_t tok) {
+    printer *p = user;
+    if (p->t_first == 0) p->t_first = now_s();
+    if (p->ids_only) {
+        printf("%d\n", tok);
+    } else {
+        char buf[QI_DETOK_MAX];
+        size_t n = 0;
+        if (qi_detok_feed(p->m, &p->d, tok, buf, &n) == QI_OK && n) {
+            fwrite(buf, 1, n, stdout);
+            if (p->len + n + 1 > p->cap) {
+                size_t nc = (p->len + n + 1) * 2;
+                char *r = realloc(p->reply, nc);
+                if (r) { p->reply = r; p->cap = nc; }
+            }
+            if (p->len + n + 1 <= p->cap) { memcpy(p->reply + p->len, buf, n); p->len += n; p->reply[p->len] = 0; }
+        }
+    }
+    fflush(stdout);
+    return interrupted != 0;
+}
+
+static void printer_flush(printer *p) {
+    if (p->ids_only) return;
+    char buf[QI_DETOK_MAX];
+    size_t n = 0;
+    if (qi_detok_flush(&p->d, buf, &n) == QI_OK && n) {
+        fwrite(buf, 1, n, stdout);
+        if (p->len + n + 1 <= p->cap) { memcpy(p->reply + p->len, buf, n); p->len += n; p->reply[p->len] = 0; }
+    }
+    fflush(stdout);
+}
+
+/* Prompt in, answer out, stats on stderr. 0 on success. */
+static int run_turn(qi_session *s, const qi_model *m, const int32_t *ids, int n, const args *a, printer *p) {
+    double t0 = now_s();
+    int reused = 0;
+    qi_status st = qi_session_prompt(s, ids, n, &reused);
+    double t1 = now_s();
+    if (st) { fprintf(stderr, "qinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st)); return 1; }
+    p->t_first = 0;
+    qi_gen_stats gs;
+    st = qi_generate(s, a->max_tokens, print_token, p, &gs);
+    printer_flush(p);
     double t2 = now_s();
-    if (st) { fprintf(stderr, "qinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st)); goto done; }
-    fprintf(stderr, "prompt %d tokens, %.2f tok/s | generated %d tokens, %.2f tok/s\n", n, n / (t1 - t0), gen,
-            gen > 1 ? (gen - 1) / (t2 - t1) : 0.0);
-    rc = 0;
+    if (st == QI_ERR_CANCELLED) fprintf(stderr, "\n[stopped]\n");
+    else if (st) fprintf(stderr, "\nqinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st));
+    if (!p->ids_only) printf("\n");
+    fflush(stdout);
+    (void)m;
+    if (!a->quiet) {
+        int evald = n - reused;
+        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms%s]\n",
+                n, evald, evald / (t1 - t0 + 1e-9), gs.n_gen, gs.n_gen > 1 && p->t_first ? (gs.n_gen - 1) / (t2 - p->t_first + 1e-9) : 0.0,
+                ((p->t_first ? p->t_first : t2) - t0) * 1e3, gs.stopped_at_eog ? ", end of turn" : "");
+    }
+    return st && st != QI_ERR_CANCELLED;
+}
+
+/* Render a conversation and tokenize it with control tokens on. */
+static int chat_ids(const qi_model *m, const qi_chat_msg *msgs, int n, int32_t **ids, int *n_ids) {
+    size_t len = 0;
+    qi_chat_render(msgs, n, 1, NULL, 0, &len);
+    char *text = malloc(len + 1);
+    if (!text) { fprintf(stderr, "qinfer: out of memory\n"); return 0; }
+    qi_status st = qi_chat_render(msgs, n, 1, text, len + 1, &len);
+    int ok = !st && tokenize(m, text, len, 1, ids, n_ids);
+    if (st) fprintf(stderr, "qinfer: chat template: %s\n", qi_status_str(st));
+    free(text);
+    return ok;
+}
+
+static int cmd_generate(const args *a) {
+    if (!!a->prompt + !!a->file + !!a->ids != 1) return die("%s", "give exactly one of -p PROMPT, --file F or --ids F (see --help)");
+    qi_model *m = a->ids ? load_model(a->model) : load_text_model(a->model);
+    if (!m) return 1;
+    qi_model_info in;
+    qi_model_get_info(m, &in);
+    int rc = 1, n = 0;
+    int32_t *ids = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    printer p = {.m = m, .ids_only = !in.has_vocab};
+    qi_session *s = NULL;
+    if (a->ids) {
+        if (!read_ids(a->ids, &ids, &n)) goto done;
+    } else {
+        text = a->file ? read_file(a->file, &len) : strdup(a->prompt);
+        if (!text) goto done;
+        if (!a->file) len = strlen(text);
+        if (a->raw) {
+            if (!tokenize(m, text, len, 1, &ids, &n)) goto done;
+        } else {
+            qi_chat_msg msgs[2] = {{"system", a->system ? a->system : QI_DEFAULT_SYSTEM}, {"user", text}};
+            if (!chat_ids(m, msgs, 2, &ids, &n)) goto done;
+        }
+    }
+    if (n == 0) { fprintf(stderr, "qinfer: the prompt is empty\n"); goto done; }
+    if (!(s = new_session(m, &a->cfg))) goto done;
+    catch_sigint();
+    rc = run_turn(s, m, ids, n, a, &p);
 done:
+    free(p.reply);
     qi_session_free(s);
     qi_model_free(m);
     free(ids);
+    free(text);
+    return rc;
+}
+
+/* One line from stdin without its newline; NULL at end of input. */
+static char *read_line(void) {
+    size_t cap = 256, n = 0;
+    char *buf = malloc(cap);
+    int c;
+    while (buf && (c = getchar()) != EOF && c != '\n') {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) { free(buf); return NULL; }
+            buf = nb;
+        }
+        buf[n++] = (char)c;
+    }
+    if (!buf || (n == 0 && c == EOF)) { free(buf); return NULL; }
+    if (n && buf[n - 1] == '\r') n--;
+    buf[n] = 0;
+    return buf;
+}
+
+static int cmd_chat(const args *a) {
+    qi_model *m = load_text_model(a->model);
+    if (!m) return 1;
+    qi_session *s = new_session(m, &a->cfg);
+    if (!s) { qi_model_free(m); return 1; }
+    int tty = isatty(0);
+    /* the conversation: message texts are owned here */
+    int cap = 16, n = 0, rc = 0;
+    qi_chat_msg *msgs = malloc((size_t)cap * sizeof *msgs);
+    char **owned = malloc((size_t)cap * sizeof *owned);
+    if (!msgs || !owned) { fprintf(stderr, "qinfer: out of memory\n"); rc = 1; goto done; }
+    msgs[n] = (qi_chat_msg){"system", a->system ? a->system : QI_DEFAULT_SYSTEM};
+    owned[n++] = NULL;
+    catch_sigint();
+    if (tty) fprintf(stderr, "qinfer chat: type a message; /reset starts over, /exit or Ctrl-D quits.\n");
+    for (;;) {
+        interrupted = 0;
+        if (tty) { fprintf(stderr, "> "); fflush(stderr); }
+        char *line = read_line();
+        if (!line || !strcmp(line, "/exit") || !strcmp(line, "/quit")) { free(line); break; }
+        if (!strcmp(line, "/reset")) {
+            for (int i = 1; i < n; i++) free(owned[i]);
+            n = 1;
+            free(line);
+            fprintf(stderr, "[conversation reset]\n");
+            continue;
+        }
+        if (!line[0]) { free(line); continue; }
+        if (n + 2 > cap) {
+            cap *= 2;
+            qi_chat_msg *nm = realloc(msgs, (size_t)cap * sizeof *msgs);
+            if (nm) msgs = nm;
+            char **no = realloc(owned, (size_t)cap * sizeof *owned);
+            if (no) owned = no;
+            if (!nm || !no) { free(line); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
+        }
+        msgs[n] = (qi_chat_msg){"user", line};
+        owned[n++] = line;
+        int32_t *ids = NULL;
+        int n_ids = 0;
+        if (!chat_ids(m, msgs, n, &ids, &n_ids)) { rc = 1; break; }
+        printer p = {.m = m};
+        int r = run_turn(s, m, ids, n_ids, a, &p);
+        free(ids);
+        if (r) { free(p.reply); rc = 1; break; }
+        /* the reply joins the history; the next turn re-reads only new tokens */
+        msgs[n] = (qi_chat_msg){"assistant", p.reply ? p.reply : strdup("")};
+        owned[n] = (char *)msgs[n].content;
+        if (!owned[n]) { rc = 1; break; }
+        n++;
+    }
+done:
+    for (int i = 1; owned && i < n; i++) free(owned[i]);
+    free(owned);
+    free(msgs);
+    qi_session_free(s);
+    qi_model_free(m);
+    return rc;
+}
+
+static int cmd_tokenize(const args *a) {
+    if (!!a->text + !!a->file != 1) return die("%s", "tokenize takes TEXT or --file F");
+    qi_model *m = load_text_model(a->model);
+    if (!m) return 1;
+    size_t len = 0;
+    char *text = a->file ? read_file(a->file, &len) : NULL;
+    int rc = 1, n = 0;
+    int32_t *ids = NULL;
+    if (a->file && !text) goto done;
+    if (!a->file) len = strlen(a->text);
+    if (!tokenize(m, a->file ? text : a->text, len, a->special, &ids, &n)) goto done;
+    for (int i = 0; i < n; i++) printf("%d\n", ids[i]);
+    rc = 0;
+done:
+    free(ids);
+    free(text);
+    qi_model_free(m);
+    return rc;
+}
+
+static int cmd_detokenize(const args *a) {
+    if (!a->ids) return die("%s", "detokenize takes --ids FILE");
+    int32_t *ids = NULL;
+    int n = 0;
+    if (!read_ids(a->ids, &ids, &n)) return 1;
+    qi_model *m = load_text_model(a->model);
+    if (!m) { free(ids); return 1; }
+    qi_detok d = {0};
+    char buf[QI_DETOK_MAX];
+    size_t len;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        qi_status st = qi_detok_feed(m, &d, ids[i], buf, &len);
+        if (st) { fprintf(stderr, "qinfer: id %d (line %d): %s\n", ids[i], i + 1, qi_status_str(st)); rc = 1; }
+        else fwrite(buf, 1, len, stdout);
+    }
+    if (!rc && qi_detok_flush(&d, buf, &len) == QI_OK) fwrite(buf, 1, len, stdout);
+    free(ids);
+    qi_model_free(m);
     return rc;
 }
 
@@ -283,9 +621,16 @@ int main(int argc, char **argv) {
     int r = parse_args(argc, argv, &a);
     if (r == 2) { fputs(usage_text, stdout); return 0; }
     if (r) return 2;
+    if (a.text && strcmp(a.cmd, "tokenize")) {
+        fprintf(stderr, "qinfer: unexpected argument '%s' (see qinfer --help)\n", a.text);
+        return 2;
+    }
     if (!strcmp(a.cmd, "info")) return cmd_info(&a);
     if (!strcmp(a.cmd, "logits")) return cmd_logits(&a);
-    if (!strcmp(a.cmd, "generate")) return cmd_generate_ids(&a);
+    if (!strcmp(a.cmd, "generate")) return cmd_generate(&a);
+    if (!strcmp(a.cmd, "chat")) return cmd_chat(&a);
+    if (!strcmp(a.cmd, "tokenize")) return cmd_tokenize(&a);
+    if (!strcmp(a.cmd, "detokenize")) return cmd_detokenize(&a);
     fprintf(stderr, "qinfer: unknown command '%s' (see qinfer --help)\n", a.cmd);
     return 2;
 }

@@ -7,6 +7,7 @@
 
 #include "model.h"
 #include "quant.h"
+#include "tokenizer.h"
 
 static qi_status fail(char *msg, size_t n, qi_status st, const char *fmt, ...) {
     if (msg && n) {
@@ -143,6 +144,17 @@ static qi_status load_tokenizer_kind(qi_model *m, char *msg, size_t n) {
     return QI_OK;
 }
 
+/* The tokenizer, when the file has one; its token list must fit the embedding. */
+static qi_status load_tokenizer(qi_model *m, char *msg, size_t n) {
+    if (!strcmp(m->tokenizer_kind, "none")) return QI_ERR_NO_VOCAB;
+    qi_status st = tok_load(&m->gguf, &m->tok, msg, n);
+    if (st) return st;
+    if (m->n_vocab && tok_n_vocab(m->tok) > m->n_vocab)
+        return fail(msg, n, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens has %d entries, more than the %d embedding rows",
+                    tok_n_vocab(m->tok), m->n_vocab);
+    return QI_OK;
+}
+
 static qi_status bind_weights(qi_model *m, char *msg, size_t n) {
     const gguf_file *g = &m->gguf;
     const gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
@@ -215,8 +227,24 @@ qi_status qi_model_load(const char *path, qi_model **out, char *msg, size_t msg_
     if (gguf_get_str(&m->gguf, "general.name", &s)) copy_str(m->name, sizeof m->name, s);
     uint64_t synth;
     m->synthetic = gguf_get_u64(&m->gguf, "qinfer.synthetic", &synth) && synth;
-    if ((st = load_hparams(m, msg, msg_size)) || (st = load_tokenizer_kind(m, msg, msg_size)) ||
-        (st = bind_weights(m, msg, msg_size)) || (st = copy_tensor_names(m, msg, msg_size))) {
+    /* A file without tensors is a vocabulary: good for text, not for logits. */
+    m->vocab_only = m->gguf.n_tensors == 0;
+    if (m->vocab_only) {
+        st = load_tokenizer_kind(m, msg, msg_size);
+        if (!st) st = load_tokenizer(m, msg, msg_size);
+        if (st == QI_ERR_NO_VOCAB)
+            st = fail(msg, msg_size, QI_ERR_MODEL_TENSOR,
+                      "the file holds neither tensors (token_embd.weight is missing) nor a vocabulary");
+        if (!st && gguf_find_kv(&m->gguf, "qwen2.embedding_length")) st = load_hparams(m, msg, msg_size);
+        if (!st) m->n_vocab = tok_n_vocab(m->tok);
+    } else {
+        if (!(st = load_hparams(m, msg, msg_size)) && !(st = load_tokenizer_kind(m, msg, msg_size)) &&
+            !(st = bind_weights(m, msg, msg_size)) && !(st = copy_tensor_names(m, msg, msg_size))) {
+            st = load_tokenizer(m, msg, msg_size);
+            if (st == QI_ERR_NO_VOCAB) st = QI_OK; /* an id-only model */
+        }
+    }
+    if (st) {
         qi_model_free(m);
         return st;
     }
@@ -230,6 +258,7 @@ void qi_model_free(qi_model *m) {
         for (uint64_t i = 0; i < m->gguf.n_tensors; i++) free(m->tensor_names[i]);
     free(m->tensor_names);
     free(m->layers);
+    tok_free(m->tok);
     gguf_close(&m->gguf);
     free(m);
 }
@@ -251,6 +280,7 @@ void qi_model_get_info(const qi_model *m, qi_model_info *info) {
     info->norm_eps = m->norm_eps;
     info->tied_output = m->tied_output;
     info->has_vocab = m->tok != NULL;
+    info->has_weights = !m->vocab_only;
     info->tokenizer = m->tokenizer_kind;
     info->gguf_version = (int)m->gguf.version;
     info->file_size = m->gguf.size;
@@ -260,7 +290,7 @@ void qi_model_get_info(const qi_model *m, qi_model_info *info) {
         info->n_params += m->gguf.tensors[i].n_elems;
     }
     const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
-    info->decode_bytes = info->weight_bytes - (m->tied_output ? 0 : emb->n_bytes - m->tok_embd.row_bytes);
+    if (emb) info->decode_bytes = info->weight_bytes - (m->tied_output ? 0 : emb->n_bytes - m->tok_embd.row_bytes);
     info->synthetic = m->synthetic;
 }
 

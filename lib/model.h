@@ -35,6 +35,7 @@ struct qi_model {
     char name[128];
     char **tensor_names;                 /* NUL-terminated copies for qi_model_tensor */
     int synthetic;
+    int vocab_only;                      /* no tensors: tokenizer only */
 };
 
 #endif

@@ -95,6 +95,7 @@ typedef struct qi_model_info {
     float rope_theta, norm_eps;
     int tied_output;         /* 1 if the head reuses token_embd.weight */
     int has_vocab;           /* 0 for tokenizer.ggml.model == "none" or absent */
+    int has_weights;         /* 0 for a vocabulary-only file (text, no logits) */
     const char *tokenizer;   /* tokenizer.ggml.model, or "none" */
     int gguf_version;
     uint64_t file_size;
@@ -121,6 +122,51 @@ qi_status qi_model_tensor(const qi_model *m, uint64_t index, qi_tensor_info *inf
 /* A metadata value rendered as text (strings as is, numbers in decimal,
  * arrays as "[type; n]"). Returns QI_ERR_MODEL_KEY if absent. */
 qi_status qi_model_meta(const qi_model *m, const char *key, char *buf, size_t buf_size);
+
+/* ---- text ------------------------------------------------------------------
+ * The Qwen2 byte-level BPE of the file's tokenizer.* metadata, identical to the
+ * reference tokenizer (NFC first). These return QI_ERR_NO_VOCAB for id-only
+ * files (tokenizer.ggml.model = "none"). */
+
+/* UTF-8 text -> ids. parse_special: also match control tokens written in
+ * the text (<|im_start|>, <|im_end|>, ...); without it they are plain text.
+ * QI_ERR_BUFFER_TOO_SMALL when cap is short: *n_ids is the count needed. */
+qi_status qi_tokenize(const qi_model *m, const char *text, size_t len, int parse_special,
+                      int32_t *ids, int cap, int *n_ids);
+
+/* The raw bytes of one token (a piece of a UTF-8 character, possibly).
+ * *len is the full length; at most cap bytes are written, no NUL. */
+qi_status qi_token_bytes(const qi_model *m, int32_t id, char *buf, size_t cap, size_t *len);
+
+/* Streaming detokenizer: feed ids, get whole UTF-8 characters out (bytes of
+ * a character split across tokens are held back until it is complete;
+ * invalid sequences come out as U+FFFD). Start from a zeroed qi_detok;
+ * out must hold QI_DETOK_MAX bytes. */
+#define QI_DETOK_MAX 1024
+typedef struct qi_detok { unsigned char pending[8]; int n_pending; } qi_detok;
+qi_status qi_detok_feed(const qi_model *m, qi_detok *d, int32_t id, char *out, size_t *len);
+qi_status qi_detok_flush(qi_detok *d, char *out, size_t *len);
+
+/* Id of an exact token string ("<|im_end|>"), or -1. */
+int32_t qi_token_id(const qi_model *m, const char *token_text);
+/* 1 if generation should stop at this id (end of turn / end of text). */
+int qi_token_is_eog(const qi_model *m, int32_t id);
+
+/* ---- chat ------------------------------------------------------------------
+ * ChatML exactly as Qwen2.5-Instruct's template renders it: a default system
+ * message when the first message is not "system"; roles "system", "user",
+ * "assistant" and "tool"; add_generation_prompt appends the assistant header.
+ * *len is the full length; at most cap bytes are written plus a NUL when it
+ * fits (QI_ERR_BUFFER_TOO_SMALL otherwise). */
+typedef struct qi_chat_msg {
+    const char *role;
+    const char *content;
+} qi_chat_msg;
+
+#define QI_DEFAULT_SYSTEM "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+
+qi_status qi_chat_render(const qi_chat_msg *msgs, int n_msgs, int add_generation_prompt,
+                         char *buf, size_t cap, size_t *len);
 
 /* ---- session -------------------------------------------------------------- */
 
@@ -157,6 +203,24 @@ qi_status qi_session_rewind(qi_session *s, int pos);
 
 /* Pick the next token from the last logits with the session's sampler. */
 qi_status qi_session_sample(qi_session *s, int32_t *token);
+
+/* Make the cache hold exactly ids[0..n) with logits for the last one,
+ * evaluating only what is new: the longest common prefix with what the cache
+ * holds is kept. A follow-up chat turn, or another generation from a shared
+ * prompt prefix, costs only its new tokens. *n_reused gets the kept count. */
+qi_status qi_session_prompt(qi_session *s, const int32_t *ids, int n, int *n_reused);
+
+/* Generation: sample, report, feed, until max_tokens, an end-of-generation
+ * token (which is not reported, and not fed), the callback returning
+ * non-zero (QI_ERR_CANCELLED), or a full context (QI_ERR_CONTEXT_FULL; what
+ * was generated stays). Call after qi_session_prompt or qi_session_eval. */
+typedef int (*qi_token_fn)(void *user, int32_t token);
+typedef struct qi_gen_stats {
+    int n_gen;              /* tokens produced */
+    int stopped_at_eog;     /* 1 if an end-of-generation token ended it */
+    double seconds;         /* wall time of the loop */
+} qi_gen_stats;
+qi_status qi_generate(qi_session *s, int max_tokens, qi_token_fn fn, void *user, qi_gen_stats *stats);
 
 #ifdef __cplusplus
 }

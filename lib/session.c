@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "session.h"
 
@@ -62,6 +63,10 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
         if (msg && msg_size) snprintf(msg, msg_size, "model is NULL");
         return QI_ERR_INVALID_ARG;
     }
+    if (m->vocab_only) {
+        if (msg && msg_size) snprintf(msg, msg_size, "the model file holds only a vocabulary: no weights to run");
+        return QI_ERR_MODEL_TENSOR;
+    }
     qi_config c;
     if (cfg) c = *cfg; else qi_config_default(&c);
     qi_status st = qi_config_check(&c, msg, msg_size);
@@ -90,10 +95,8 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     if (!st) st = scratch_alloc(&s->s, m, s->chunk, capacity, threads);
     if (!st) {
         s->logits = malloc((size_t)m->n_vocab * sizeof(float));
-        s->probs = malloc((size_t)m->n_vocab * sizeof(float));
-        s->cand = malloc((size_t)m->n_vocab * sizeof(int32_t));
         s->history = malloc((size_t)capacity * sizeof(int32_t));
-        if (!s->logits || !s->probs || !s->cand || !s->history) st = QI_ERR_NOMEM;
+        st = !s->logits || !s->history ? QI_ERR_NOMEM : sampler_init(&s->sampler, m->n_vocab, c.seed);
     }
     if (st) {
         if (msg && msg_size)
@@ -102,7 +105,6 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
         qi_session_free(s);
         return st;
     }
-    sampler_seed(s, c.seed);
     *out = s;
     return QI_OK;
 }
@@ -113,8 +115,7 @@ void qi_session_free(qi_session *s) {
     kv_free(&s->kv);
     scratch_free(&s->s);
     free(s->logits);
-    free(s->probs);
-    free(s->cand);
+    sampler_free(&s->sampler);
     free(s->history);
     free(s);
 }
@@ -167,5 +168,57 @@ qi_status qi_session_sample(qi_session *s, int32_t *token) {
     if (!s || !token) return QI_ERR_INVALID_ARG;
     if (!s->has_logits) return set_err(s, QI_ERR_INVALID_ARG, "sample: no logits yet (feed a token first)");
     s->err[0] = 0;
-    return sample_token(s, s->logits, token);
+    int32_t t = -1;
+    qi_status st = sampler_sample(&s->sampler, &s->cfg, s->logits, s->history, s->pos, &t);
+    if (st) return set_err(s, st, "sampler failed: %s", qi_status_str(st));
+    /* sample.c is editable by the optimisation loop: check what it returns */
+    if (t < 0 || t >= s->model->n_vocab)
+        return set_err(s, QI_ERR_BAD_TOKEN, "sampler returned token %d, outside [0, %d)", t, s->model->n_vocab);
+    *token = t;
+    return QI_OK;
+}
+
+qi_status qi_session_prompt(qi_session *s, const int32_t *ids, int n, int *n_reused) {
+    if (!s) return QI_ERR_INVALID_ARG;
+    if (n_reused) *n_reused = 0;
+    if (n <= 0 || !ids) return set_err(s, QI_ERR_INVALID_ARG, "prompt: empty (n = %d)", n);
+    int keep = 0;
+    while (keep < n && keep < s->pos && s->history[keep] == ids[keep]) keep++;
+    if (keep == n) keep = n - 1; /* the last token is fed again for its logits */
+    /* check before rewinding, so that a failure leaves the session as it was */
+    if (n - keep > s->kv.capacity - keep)
+        return set_err(s, QI_ERR_CONTEXT_FULL, "context full: a %d-token prompt does not fit in %d", n, s->kv.capacity);
+    for (int i = keep; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= s->model->n_vocab)
+            return set_err(s, QI_ERR_BAD_TOKEN, "token id %d at index %d is outside [0, %d)", ids[i], i, s->model->n_vocab);
+    qi_session_rewind(s, keep);
+    qi_status st = qi_session_eval(s, ids + keep, n - keep, NULL);
+    if (!st && n_reused) *n_reused = keep;
+    return st;
+}
+
+qi_status qi_generate(qi_session *s, int max_tokens, qi_token_fn fn, void *user, qi_gen_stats *stats) {
+    if (!s || max_tokens < 0) return QI_ERR_INVALID_ARG;
+    qi_gen_stats local = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    qi_status st = QI_OK;
+    while (local.n_gen < max_tokens) {
+        int32_t tok;
+        if ((st = qi_session_sample(s, &tok))) break;
+        if (qi_token_is_eog(s->model, tok)) {
+            local.stopped_at_eog = 1;
+            break;
+        }
+        local.n_gen++;
+        if (fn && fn(user, tok)) {
+            st = set_err(s, QI_ERR_CANCELLED, "generation stopped by the caller");
+            break;
+        }
+        if (local.n_gen < max_tokens && (st = qi_session_eval(s, &tok, 1, NULL))) break;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    local.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (stats) *stats = local;
+    return st;
 }

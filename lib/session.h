@@ -8,6 +8,7 @@
 #include "kv_cache.h"
 #include "model.h"
 #include "qinfer.h"
+#include "sample.h"
 #include "threads.h"
 
 /* Activations for up to `chunk` tokens, row-major [token][feature]. */
@@ -37,18 +38,12 @@ struct qi_session {
     float *logits;             /* [n_vocab], last token */
     int has_logits;
     int32_t *history;          /* ids fed so far [capacity], for the repetition penalty */
-    uint64_t rng[4];           /* sampler state */
-    float *probs;              /* sampler scratch [n_vocab] */
-    int32_t *cand;             /* sampler scratch [n_vocab] */
+    qi_sampler sampler;
     char err[256];
 };
 
 /* Run n tokens (n <= chunk) at positions pos..pos+n-1 and store their K/V.
  * logits: [n][n_vocab] if all, else [n_vocab] for the last token; NULL: none. */
 void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all);
-
-/* sample.c */
-qi_status sample_token(qi_session *s, const float *logits, int32_t *out);
-void sampler_seed(qi_session *s, uint64_t seed);
 
 #endif

@@ -51,11 +51,20 @@ static void load_errors(void) {
     CHECK(strstr(msg, "/nonexistent/model.gguf") != NULL, "message names the path: %s", msg);
     CHECK(qi_model_load("/tmp", &m, msg, sizeof msg) == QI_ERR_IO, "a directory");
     CHECK(qi_model_load("/nonexistent", &m, NULL, 0) == QI_ERR_IO, "NULL message buffer is fine");
-    /* the vocab-only file has no tensors: not a model for logits */
+    /* the vocab-only file has no tensors: it loads for text, not for logits */
     char p[1024];
     snprintf(p, sizeof p, "%s/vocab/qwen2/qwen2.5-vocab.gguf", shared_dir());
     qi_status st = qi_model_load(p, &m, msg, sizeof msg);
-    CHECK(st == QI_ERR_MODEL_TENSOR && strstr(msg, "token_embd.weight"), "vocab-only: %d %s", st, msg);
+    CHECK(st == QI_OK && m, "vocab-only loads: %d %s", st, msg);
+    if (m) {
+        qi_model_info in;
+        qi_model_get_info(m, &in);
+        CHECK(in.has_vocab && !in.has_weights && in.n_vocab == 151936, "vocab-only info: %d %d %d", in.has_vocab, in.has_weights, in.n_vocab);
+        qi_session *s = (qi_session *)1;
+        st = qi_session_new(m, NULL, &s, msg, sizeof msg);
+        CHECK(st == QI_ERR_MODEL_TENSOR && s == NULL && strstr(msg, "vocabulary"), "session on vocab-only: %d %s", st, msg);
+        qi_model_free(m);
+    }
 }
 
 /* Copy a golden file, replace the first occurrence of `from` with `to`

@@ -15,13 +15,20 @@ printf 'hello' > $TMP/notgguf
 check "info on a non-GGUF file fails" sh -c "! $Q info -m $TMP/notgguf 2>$TMP/err && grep -q 'not a GGUF' $TMP/err"
 check "info without -m fails" sh -c "! $Q info 2>$TMP/err && grep -q 'no model' $TMP/err"
 
-# logits: one prefill, and one token at a time through the KV cache
-check "logits prefill" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/pre.f32
+# logits, exact arithmetic (tier A): one prefill, and one token at a time through the KV cache
+check "logits prefill" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/pre.f32 --exact
 check "logits prefill matches golden (1e-3)" python3 test/cmp_f32.py $TMP/pre.f32 $G/tiny-gqa7-q4_0.S2.logits.f32 1e-3
-check "logits --step" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/step.f32 --step
+check "logits --step" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/step.f32 --step --exact
 check "logits --step matches golden (1e-3)" python3 test/cmp_f32.py $TMP/step.f32 $G/tiny-gqa7-q4_0.S2.logits.f32 1e-3
 check "logits --step matches prefill (1e-5)" python3 test/cmp_f32.py $TMP/step.f32 $TMP/pre.f32 1e-5
-check "logits --kv f16 within tier B (0.1)" sh -c "$Q logits -m $T2 --ids $G/tiny-gqa7.S3.ids.txt --out $TMP/kv16.f32 --kv f16 --chunk 50 && python3 test/cmp_f32.py $TMP/kv16.f32 $G/tiny-gqa7-q4_0.S3.logits.f32 0.1"
+check "logits --kv f16 within tier B (0.1)" sh -c "$Q logits -m $T2 --ids $G/tiny-gqa7.S3.ids.txt --out $TMP/kv16.f32 --kv f16 --chunk 50 --exact && python3 test/cmp_f32.py $TMP/kv16.f32 $G/tiny-gqa7-q4_0.S3.logits.f32 0.1"
+# the default 8-bit activations: near the golden logits (tier C is checked properly in test_golden)
+# SIMD tiles and the one-column path may sum blocks in another order, and a
+# rounding flip in an 8-bit activation moves logits by up to a few tenths;
+# the scalar kernels run the same arithmetic for both and agree exactly
+check "logits, 8-bit activations, prefill vs --step (0.5)" sh -c "$Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/q8.f32 && $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/q8s.f32 --step && python3 test/cmp_f32.py $TMP/q8.f32 $TMP/q8s.f32 0.5"
+check "logits, 8-bit activations, scalar: prefill == --step" sh -c "QINFER_ISA=scalar $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/q8a.f32 && QINFER_ISA=scalar $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/q8b.f32 --step && python3 test/cmp_f32.py $TMP/q8a.f32 $TMP/q8b.f32 0"
+check "logits, 8-bit activations, within 1.0 of golden" python3 test/cmp_f32.py $TMP/q8.f32 $G/tiny-gqa7-q4_0.S2.logits.f32 1.0
 
 printf '1\n2\nfoo\n' > $TMP/bad.ids
 check "non-numeric id fails with its line" sh -c "! $Q logits -m $T2 --ids $TMP/bad.ids --out $TMP/x.f32 2>$TMP/err && grep -q ':3:' $TMP/err && [ ! -e $TMP/x.f32 ]"
@@ -30,16 +37,15 @@ check "id >= n_vocab fails, no output left" sh -c "! $Q logits -m $T2 --ids $TMP
 : > $TMP/empty.ids
 check "empty ids file fails" sh -c "! $Q logits -m $T2 --ids $TMP/empty.ids --out $TMP/x.f32 2>/dev/null"
 check "logits without --out fails" sh -c "! $Q logits -m $T2 --ids $G/tiny-gqa7.S1.ids.txt 2>/dev/null"
-check "context full is reported" sh -c "! $Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 10 -c 66 >/dev/null 2>$TMP/err && grep -q 'context full' $TMP/err"
+check "context full is reported" sh -c "! $Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 10 -c 66 >$TMP/out 2>$TMP/err && grep -q 'context full' $TMP/err && [ \$(wc -l < $TMP/out) -eq 3 ]"
 
 # generation by ids: the golden greedy continuation of S2
-check "generate 32 ids greedily (golden greedy32)" sh -c "$Q -m $G/tiny-gqa7-f32.gguf --ids $G/tiny-gqa7.S2.ids.txt -n 32 >$TMP/gen 2>/dev/null && diff -q $TMP/gen $G/tiny-gqa7-f32.greedy32.txt >/dev/null"
+check "generate 32 ids greedily (golden greedy32)" sh -c "$Q -m $G/tiny-gqa7-f32.gguf --ids $G/tiny-gqa7.S2.ids.txt -n 32 --temp 0 >$TMP/gen 2>/dev/null && diff -q $TMP/gen $G/tiny-gqa7-f32.greedy32.txt >/dev/null"
 
 SYNTH=models/qwen2.5-0.5b-synth-q4_0.gguf
 if [ -f $SYNTH ]; then
     check "synthetic model: info" sh -c "$Q info -m $SYNTH >$TMP/sinfo && grep -q 'synthetic' $TMP/sinfo && grep -q 'Q4_0: 169' $TMP/sinfo && grep -q 'F32: 121' $TMP/sinfo && grep -q 'Q8_0: 1' $TMP/sinfo"
-    printf '151644\n872\n198\n13048\n' > $TMP/p.ids
-    check "synthetic model: generate 32 tokens" sh -c "$Q -m $SYNTH --ids $TMP/p.ids -n 32 >$TMP/sgen 2>$TMP/serr && [ \$(grep -cE '^[0-9]+\$' $TMP/sgen) -eq 32 ]"
+    check "synthetic model: generate 32 tokens" sh -c "$Q -m $SYNTH -p 'Hello' -n 32 --temp 0 >$TMP/sgen 2>$TMP/serr && grep -q 'generated 32 tokens' $TMP/serr"
     cat $TMP/serr
 else
     fail "synthetic model missing: run make synth"

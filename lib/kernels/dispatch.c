@@ -1,0 +1,121 @@
+/* Picks the kernel table: runtime CPU detection (cpuid + xgetbv on x86_64,
+ * getauxval on aarch64), or the level QINFER_ISA names. Nothing is cached:
+ * detection is a handful of instructions and the caller keeps the pointer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+extern const qi_kernels qi_kernels_avx2, qi_kernels_avx512, qi_kernels_avx512vnni;
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+extern const qi_kernels qi_kernels_neon, qi_kernels_dotprod, qi_kernels_i8mm;
+#endif
+
+/* Every level any build knows, worst to best within an architecture. */
+static const char *const all_names[] = {"scalar", "avx2", "avx512", "avx512vnni", "neon", "dotprod", "i8mm"};
+
+#if defined(__x86_64__)
+static unsigned long long xgetbv0(void) {
+    unsigned int lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+/* Fills tables[] with the levels this CPU and OS can run, scalar first. */
+static int detect(const qi_kernels **t, int cap) {
+    int n = 0;
+    if (n < cap) t[n++] = &qi_kernels_scalar;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(1, 0, &a, &b, &c, &d)) return n;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !avx) return n;
+    unsigned long long xcr0 = xgetbv0();
+    int os_ymm = (xcr0 & 0x6) == 0x6;          /* XMM and YMM state */
+    int os_zmm = os_ymm && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM_Hi256, Hi16_ZMM */
+    unsigned max_leaf = __get_cpuid_max(0, NULL);
+    if (max_leaf < 7 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return n;
+    int avx2 = (b >> 5) & 1;
+    int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+    int vnni = (c >> 11) & 1;
+    if (!(os_ymm && avx2 && fma && f16c)) return n;
+    if (n < cap) t[n++] = &qi_kernels_avx2;
+    if (!(os_zmm && avx512f && avx512dq && avx512bw && avx512vl)) return n;
+    if (n < cap) t[n++] = &qi_kernels_avx512;
+    if (!vnni) return n;
+    if (n < cap) t[n++] = &qi_kernels_avx512vnni;
+    return n;
+}
+#elif defined(__aarch64__)
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#ifndef HWCAP_FPHP
+#define HWCAP_FPHP (1UL << 9)
+#endif
+#ifndef HWCAP_ASIMDHP
+#define HWCAP_ASIMDHP (1UL << 10)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
+static int detect(const qi_kernels **t, int cap) {
+    int n = 0;
+    if (n < cap) t[n++] = &qi_kernels_scalar;
+    unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    if (!(hw & HWCAP_ASIMD)) return n;
+    if (n < cap) t[n++] = &qi_kernels_neon;
+    /* the dotprod/i8mm files are built with +fp16 as well, so ask for it too */
+    if (!((hw & HWCAP_ASIMDDP) && (hw & HWCAP_ASIMDHP) && (hw & HWCAP_FPHP))) return n;
+    if (n < cap) t[n++] = &qi_kernels_dotprod;
+    if (!(hw2 & HWCAP2_I8MM)) return n;
+    if (n < cap) t[n++] = &qi_kernels_i8mm;
+    return n;
+}
+#else
+static int detect(const qi_kernels **t, int cap) {
+    int n = 0;
+    if (n < cap) t[n++] = &qi_kernels_scalar;
+    return n;
+}
+#endif
+
+#define MAX_LEVELS 8
+
+int kernels_available(const qi_kernels **out, int cap) {
+    return cap > 0 ? detect(out, cap) : 0;
+}
+
+const qi_kernels *kernels_select(const char *force, char *err, size_t err_size) {
+    const qi_kernels *t[MAX_LEVELS];
+    int n = detect(t, MAX_LEVELS);
+    if (err && err_size) err[0] = 0;
+    if (!force || !*force) return t[n - 1];
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i]->name, force)) return t[i];
+
+    int known = 0;
+    for (size_t i = 0; i < sizeof all_names / sizeof all_names[0]; i++)
+        if (!strcmp(all_names[i], force)) known = 1;
+    if (err && err_size) {
+        char have[128] = "";
+        for (int i = 0; i < n; i++) {
+            strncat(have, t[i]->name, sizeof have - strlen(have) - 1);
+            if (i + 1 < n) strncat(have, "|", sizeof have - strlen(have) - 1);
+        }
+        if (known)
+            snprintf(err, err_size, "QINFER_ISA=%s: this CPU or build cannot run it (available here: %s)", force,
+                     have);
+        else
+            snprintf(err, err_size,
+                     "QINFER_ISA=%s: unknown kernel level (known: scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm; "
+                     "available here: %s)",
+                     force, have);
+    }
+    return NULL;
+}

@@ -1,0 +1,642 @@
+/* AVX-512 kernels (F, BW, VL, DQ; maddubs for the int8 products). The VNNI
+ * table is this same code compiled again with QI_AVX512_VNNI defined (see
+ * x86_avx512vnni.c): only the int8 dot-product step differs, vpdpbusd there.
+ *
+ * Every block product is an exact integer sum, converted to float once and
+ * scaled by d_w * d_x, as in the scalar reference; only the order in which
+ * the per-block float terms are added differs.
+ *
+ * Q4_0 weights are used as unsigned nibbles q in 0..15 against signed int8
+ * activations y: sum (q - 8) y = sum q y - 8 sum y, and the -8 sum y term
+ * ("bias") depends on the activation block only, so it is computed once per
+ * activation block and added in integer. Q8_0 weights on VNNI go through
+ * w ^ 0x80 = w + 128 (unsigned) with the bias -128 sum y.
+ *
+ * Two paths per weight type:
+ *  - decode (few activation columns): the weight matrix is streamed row by
+ *    row, 16 blocks per step; the activation column is re-laid out once so
+ *    that each 512-bit product covers 4 (Q4_0) or 2 (Q8_0) blocks, and the
+ *    partial sums are reduced across registers so each lane ends up with one
+ *    block's exact integer sum (scaled with one cvt + one fma per 16 blocks).
+ *  - tiled (prefill): 16 weight rows x 8 activation columns per register
+ *    tile. The 16 rows of a block are transposed so that lane i of the vector
+ *    holds 4 weight bytes of row i; each activation dword is broadcast
+ *    (embedded broadcast) and one product step updates 16 rows at once, so a
+ *    lane accumulates the exact block sum of its row. Each transposed weight
+ *    block is reused for 8 columns, each activation broadcast for 16 rows. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#ifdef QI_AVX512_VNNI
+#define QI_TABLE qi_kernels_avx512vnni
+#define QI_NAME "avx512vnni"
+#define QI_VNNI 1
+#else
+#define QI_TABLE qi_kernels_avx512
+#define QI_NAME "avx512"
+#define QI_VNNI 0
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+/* small fixed-count loops over registers must be unrolled (the build is -O2) */
+#define UNROLL _Pragma("GCC unroll 16")
+
+enum { KQ4 = 0, KQ8 = 1 };
+
+INLINE int32_t load_i32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+/* ---- quantize ------------------------------------------------------------- */
+
+/* roundf(): round half away from zero, exactly (t = trunc(v); v - t is exact) */
+INLINE __m512 round_away(__m512 v) {
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
+    __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    __m512 one = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
+    return _mm512_mask_add_ps(t, up, t, one);
+}
+
+static void quantize_q8_0(const float *x, block_q8_0 *y, int n) {
+    for (int i = 0; i < n / QK8_0; i++) {
+        __m512 v0 = _mm512_loadu_ps(x + i * 32), v1 = _mm512_loadu_ps(x + i * 32 + 16);
+        /* max(|x|, acc) keeps acc when x is NaN, like fmaxf */
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float d = amax / 127.0f;
+        float id = d ? 1.0f / d : 0.0f;
+        y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        __m512 vid = _mm512_set1_ps(id);
+        __m512i q0 = _mm512_cvttps_epi32(round_away(_mm512_mul_ps(v0, vid)));
+        __m512i q1 = _mm512_cvttps_epi32(round_away(_mm512_mul_ps(v1, vid)));
+        _mm_storeu_si128((__m128i *)y[i].qs, _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(y[i].qs + 16), _mm512_cvtepi32_epi8(q1));
+    }
+}
+
+/* ---- f32 / f16 helpers ------------------------------------------------------ */
+
+static inline __mmask16 tail_mask(int k) { return (__mmask16)((1u << k) - 1); }
+
+static float dot_f32_k(const float *a, const float *b, int n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+/* y += a x with a separate multiply and add: bit-identical to the scalar one */
+static void axpy_f32(float *y, float a, const float *x, int n) {
+    __m512 va = _mm512_set1_ps(a);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(va, _mm512_loadu_ps(x + i))));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, x + i)));
+        _mm512_mask_storeu_ps(y + i, m, r);
+    }
+}
+
+static float dot_f16_f32(const uint16_t *a, const float *b, int n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16))),
+                             _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i)), _mm512_maskz_loadu_ps(m, b + i), s1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static void axpy_f16(float *y, float a, const uint16_t *x, int n) {
+    __m512 va = _mm512_set1_ps(a);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 xv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i)));
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(va, xv)));
+    }
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i), _mm512_mul_ps(va, xv)));
+    }
+}
+
+/* ---- shared pieces of the quantized products ------------------------------- */
+
+/* sum of the 32 int8 of an activation block */
+INLINE int32_t ysum32(const int8_t *q) {
+    __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80));
+    __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
+    __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi64(t, _mm_unpackhi_epi64(t, t));
+    return _mm_cvtsi128_si32(t) - 32 * 128;
+}
+
+/* Four registers of per-128-bit-lane partial sums -> one: lane 4L+g gets the
+ * sum of lane L of register g. */
+INLINE __m512i reduce4(__m512i a, __m512i b, __m512i c, __m512i d) {
+    __m512i s0 = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    __m512i s1 = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(s0, s1), _mm512_unpackhi_epi64(s0, s1));
+}
+
+/* Eight registers, each two blocks of 8 partial lanes -> one: lane 4M+j gets
+ * block 2j (M=0), 2j+1 (M=1) of s[j], block 2j (M=2), 2j+1 (M=3) of s[4+j]
+ * (blocks numbered 2j, 2j+1 in s[j] and 8+2j, 9+2j in s[4+j]). */
+INLINE __m512i reduce8(const __m512i *s) {
+    __m512i q0 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[0], s[1]), _mm512_unpackhi_epi32(s[0], s[1]));
+    __m512i q1 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2], s[3]), _mm512_unpackhi_epi32(s[2], s[3]));
+    __m512i q2 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[4], s[5]), _mm512_unpackhi_epi32(s[4], s[5]));
+    __m512i q3 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[6], s[7]), _mm512_unpackhi_epi32(s[6], s[7]));
+    __m512i r0 = _mm512_add_epi32(_mm512_unpacklo_epi64(q0, q1), _mm512_unpackhi_epi64(q0, q1));
+    __m512i r1 = _mm512_add_epi32(_mm512_unpacklo_epi64(q2, q3), _mm512_unpackhi_epi64(q2, q3));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(r0, r1, 0x88), _mm512_shuffle_i32x4(r0, r1, 0xdd));
+}
+
+/* Lane of the reduced vector that holds block i (0..15) of a decode group. */
+static inline int lane_q4(int i) { return 4 * (i % 4) + i / 4; }
+static inline int lane_q8(int i) { return 4 * ((i % 2) + 2 * (i / 8)) + (i % 8) / 2; }
+
+/* acc + sum over (u8 a) x (s8 b) in groups of 4 bytes, twice. Without VNNI
+ * this is only valid for a <= 15 (Q4_0 nibbles): no int16 saturation. */
+INLINE __m512i dp2_u4(__m512i acc, __m512i a1, __m512i b1, __m512i a2, __m512i b2) {
+#if QI_VNNI
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc, a1, b1), a2, b2);
+#else
+    __m512i s = _mm512_add_epi16(_mm512_maddubs_epi16(a1, b1), _mm512_maddubs_epi16(a2, b2));
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(s, _mm512_set1_epi16(1)));
+#endif
+}
+
+/* ---- decode path: few columns, weights streamed row by row ------------------- */
+
+#define DEC_COLS 4      /* columns handled together in the decode path */
+#define DEC_GROUPS 16   /* 16-block groups per k-chunk: 256 blocks, 8192 weights */
+#define DEC_PREFETCH 6144 /* bytes ahead in the weight stream (4 KiB pages stop the hardware prefetchers) */
+
+/* One activation column, one 16-block group, laid out for the decode path.
+ * Q4_0: y[a] (a < 4) holds, in 128-bit lane L, qs[0..15] of block 4a+L and
+ * y[4+a] its qs[16..31]. Q8_0: y[j] holds blocks 2j and 2j+1. bias and dx
+ * follow the lane order of reduce4 / reduce8. Blocks past the end are 0. */
+typedef struct {
+    __m512i y[8];
+    __m512i bias;
+    __m512 dx;
+} dgroup;
+
+static void dec_prepare(int kind, const block_q8_0 *x, int kc, dgroup *g) {
+    int ng = (kc + 15) / 16;
+    for (int gi = 0; gi < ng; gi++) {
+        uint8_t *yb = (uint8_t *)g[gi].y;
+        int32_t bias[16];
+        float dx[16];
+        memset(yb, 0, sizeof g[gi].y);
+        for (int i = 0; i < 16; i++) {
+            int b = gi * 16 + i, lane = kind == KQ4 ? lane_q4(i) : lane_q8(i);
+            if (b >= kc) {
+                bias[lane] = 0;
+                dx[lane] = 0;
+                continue;
+            }
+            const block_q8_0 *xb = x + b;
+            if (kind == KQ4) {
+                memcpy(yb + (i / 4) * 64 + (i % 4) * 16, xb->qs, 16);
+                memcpy(yb + (4 + i / 4) * 64 + (i % 4) * 16, xb->qs + 16, 16);
+            } else {
+                memcpy(yb + (i / 2) * 64 + (i % 2) * 32, xb->qs, 32);
+            }
+            int32_t ys = ysum32(xb->qs);
+            bias[lane] = kind == KQ4 ? -8 * ys : (QI_VNNI ? -128 * ys : 0);
+            dx[lane] = h2f(xb->d);
+        }
+        g[gi].bias = _mm512_loadu_si512(bias);
+        g[gi].dx = _mm512_loadu_ps(dx);
+    }
+}
+
+/* Word indices that gather the 16 f16 scales of a group, in reduce4 / reduce8
+ * lane order, out of pairs of 64-byte loads (see dec_scales_*). */
+static const uint16_t q4_didx[2][32] __attribute__((aligned(64))) = {
+    {0, 36, 0, 0, 9, 45, 0, 0, 18, 54, 0, 0, 27, 63, 0, 0},
+    {0, 0, 0, 36, 0, 0, 9, 45, 0, 0, 18, 54, 0, 0, 27, 63}};
+static const uint16_t q8_didx[4][32] __attribute__((aligned(64))) = {
+    {0, 34, 0, 0, 17, 51},
+    {0, 0, 4, 38, 0, 0, 21, 55},
+    {0, 0, 0, 0, 0, 0, 0, 0, 8, 42, 0, 0, 25, 59},
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 46, 0, 0, 29, 63}};
+
+/* the 16 block scales of a Q4_0 group (288 bytes at p), reduce4 order */
+INLINE __m512 dec_scales_q4(const uint8_t *p) {
+    __m512i d0 = _mm512_permutex2var_epi16(_mm512_loadu_si512(p), _mm512_load_si512(q4_didx[0]),
+                                           _mm512_loadu_si512(p + 64));
+    __m512i d1 = _mm512_permutex2var_epi16(_mm512_loadu_si512(p + 144), _mm512_load_si512(q4_didx[1]),
+                                           _mm512_loadu_si512(p + 208));
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_mask_mov_epi16(d0, 0xcccc, d1)));
+}
+
+/* the 16 block scales of a Q8_0 group (544 bytes at p), reduce8 order */
+INLINE __m512 dec_scales_q8(const uint8_t *p) {
+    static const __mmask32 m[4] = {0, 0xcc, 0x3300, 0xcc00};
+    __m512i d = _mm512_permutex2var_epi16(_mm512_loadu_si512(p), _mm512_load_si512(q8_didx[0]),
+                                          _mm512_loadu_si512(p + 64));
+    UNROLL
+    for (int s = 1; s < 4; s++)
+        d = _mm512_mask_mov_epi16(d, m[s],
+                                  _mm512_permutex2var_epi16(_mm512_loadu_si512(p + 128 * s),
+                                                            _mm512_load_si512(q8_didx[s]),
+                                                            _mm512_loadu_si512(p + 128 * s + 64)));
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+}
+
+/* 16 Q4_0 blocks (288 bytes at p[r]) of nr rows against nc prepared
+ * columns: acc[r][c] += per-block float terms. Lanes outside dmask (blocks
+ * past the end of the row) get a zero scale; their products are zero anyway
+ * since the prepared activations are zero there. */
+INLINE void dec_group_q4(const int nr, const int nc, const uint8_t *const *p, const dgroup *g, size_t gstride,
+                         __m512 (*acc)[DEC_COLS], __mmask16 dmask) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    UNROLL
+    for (int r = 0; r < nr; r++) {
+        __m512i lo[4], hi[4];
+        UNROLL
+        for (int a = 0; a < 4; a++) {
+            const uint8_t *q = p[r] + a * 72 + 2;
+            __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q));
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(q + 18)), 1);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(q + 36)), 2);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(q + 54)), 3);
+            lo[a] = _mm512_and_si512(z, m4);
+            hi[a] = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+        }
+        __m512 dw = _mm512_maskz_mov_ps(dmask, dec_scales_q4(p[r]));
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const dgroup *gc = g + c * gstride;
+            __m512i s[4];
+            UNROLL
+            for (int a = 0; a < 4; a++) s[a] = dp2_u4(_mm512_setzero_si512(), lo[a], gc->y[a], hi[a], gc->y[4 + a]);
+            __m512i t = _mm512_add_epi32(reduce4(s[0], s[1], s[2], s[3]), gc->bias);
+            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dw, gc->dx), acc[r][c]);
+        }
+    }
+}
+
+/* 16 Q8_0 blocks (544 bytes at p[r]) of nr rows against nc prepared columns. */
+INLINE void dec_group_q8(const int nr, const int nc, const uint8_t *const *p, const dgroup *g, size_t gstride,
+                         __m512 (*acc)[DEC_COLS], __mmask16 dmask) {
+    UNROLL
+    for (int r = 0; r < nr; r++) {
+        __m512i wv[8];
+#if !QI_VNNI
+        __mmask64 neg[8];
+#endif
+        UNROLL
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *q = p[r] + j * 68 + 2;
+            __m512i z = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)q));
+            z = _mm512_inserti64x4(z, _mm256_loadu_si256((const __m256i *)(q + 34)), 1);
+#if QI_VNNI
+            wv[j] = _mm512_xor_si512(z, _mm512_set1_epi8((char)0x80));
+#else
+            wv[j] = _mm512_abs_epi8(z);
+            neg[j] = _mm512_movepi8_mask(z);
+#endif
+        }
+        __m512 dw = _mm512_maskz_mov_ps(dmask, dec_scales_q8(p[r]));
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const dgroup *gc = g + c * gstride;
+            __m512i s[8];
+            UNROLL
+            for (int j = 0; j < 8; j++) {
+#if QI_VNNI
+                s[j] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[j], gc->y[j]);
+#else
+                /* sign trick: |w| * (y with w's sign); |.| <= 2 * 128 * 127 fits int16 */
+                __m512i ys = _mm512_mask_sub_epi8(gc->y[j], neg[j], _mm512_setzero_si512(), gc->y[j]);
+                s[j] = _mm512_madd_epi16(_mm512_maddubs_epi16(wv[j], ys), _mm512_set1_epi16(1));
+#endif
+            }
+            __m512i t = _mm512_add_epi32(reduce8(s), gc->bias);
+            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dw, gc->dx), acc[r][c]);
+        }
+    }
+}
+
+INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dgroup *g,
+                      __m512 (*acc)[DEC_COLS], __mmask16 dmask) {
+    if (kind == KQ4) dec_group_q4(nr, nc, p, g, DEC_GROUPS, acc, dmask);
+    else dec_group_q8(nr, nc, p, g, DEC_GROUPS, acc, dmask);
+}
+
+/* nr rows (at w, stride ws) x nc columns over kc blocks; limit: end of the
+ * weight data, which full-width loads of a partial last group must not pass */
+INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
+                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0), gsz = 16 * bsz;
+    __m512 acc[2][DEC_COLS];
+    UNROLL
+    for (int r = 0; r < nr; r++)
+        UNROLL
+        for (int c = 0; c < nc; c++) acc[r][c] = _mm512_setzero_ps();
+    const uint8_t *p[2];
+    UNROLL
+    for (int r = 0; r < nr; r++) p[r] = w + (size_t)r * ws;
+    int full = kc / 16, rem = kc % 16;
+    for (int gi = 0; gi < full; gi++) {
+        UNROLL
+        for (int r = 0; r < nr; r++)
+            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + DEC_PREFETCH + o, _MM_HINT_T0);
+        dec_group(kind, nr, nc, p, g + gi, acc, 0xffff);
+        UNROLL
+        for (int r = 0; r < nr; r++) p[r] += gsz;
+    }
+    if (rem) {
+        __mmask16 dmask = 0;
+        for (int i = 0; i < rem; i++) dmask |= (__mmask16)(1u << (kind == KQ4 ? lane_q4(i) : lane_q8(i)));
+        if (p[nr - 1] + gsz <= limit) {
+            /* reading the whole group stays inside the matrix: blocks past the
+             * row end are neutralised by the zero activations and dmask */
+            dec_group(kind, nr, nc, p, g + full, acc, dmask);
+        } else {
+            /* near the end of the matrix: copy the blocks into a zeroed group */
+            uint8_t buf[2][16 * sizeof(block_q8_0)] __attribute__((aligned(64)));
+            const uint8_t *bp[2];
+            UNROLL
+            for (int r = 0; r < nr; r++) {
+                memset(buf[r], 0, sizeof buf[r]);
+                memcpy(buf[r], p[r], (size_t)rem * bsz);
+                bp[r] = buf[r];
+            }
+            dec_group(kind, nr, nc, bp, g + full, acc, dmask);
+        }
+    }
+    UNROLL
+    for (int r = 0; r < nr; r++)
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            float v = _mm512_reduce_add_ps(acc[r][c]);
+            float *o = out + (size_t)c * os + r;
+            *o = accum ? *o + v : v;
+        }
+}
+
+INLINE void dec_rows(const int kind, const int nc, int kc, const uint8_t *w, size_t ws, int n_rows,
+                     const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum) {
+    int r = 0;
+    if (nc <= 2) /* two rows at a time: more independent work, shared activation loads */
+        for (; r + 2 <= n_rows; r += 2)
+            dec_rows_nr(kind, 2, nc, kc, w + (size_t)r * ws, ws, limit, g, out + r, os, accum);
+    for (; r < n_rows; r++) dec_rows_nr(kind, 1, nc, kc, w + (size_t)r * ws, ws, limit, g, out + r, os, accum);
+}
+
+static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                        int n_cols, float *out, size_t os) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const int nb = n / 32;
+    const uint8_t *limit = w + (size_t)(n_rows - 1) * ws + (size_t)nb * bsz;
+    dgroup g[DEC_COLS * DEC_GROUPS];
+    for (int c0 = 0; c0 < n_cols; c0 += DEC_COLS) {
+        int nc = n_cols - c0 < DEC_COLS ? n_cols - c0 : DEC_COLS;
+        for (int k0 = 0; k0 < nb; k0 += 16 * DEC_GROUPS) {
+            int kc = nb - k0 < 16 * DEC_GROUPS ? nb - k0 : 16 * DEC_GROUPS;
+            for (int c = 0; c < nc; c++) dec_prepare(kind, x + (size_t)(c0 + c) * xs + k0, kc, g + c * DEC_GROUPS);
+            const uint8_t *wk = w + (size_t)k0 * bsz;
+            float *o = out + (size_t)c0 * os;
+            int accum = k0 > 0;
+#define DEC_CASE(K, NC) dec_rows(K, NC, kc, wk, ws, n_rows, limit, g, o, os, accum)
+            if (kind == KQ4) {
+                switch (nc) {
+                case 1: DEC_CASE(KQ4, 1); break;
+                case 2: DEC_CASE(KQ4, 2); break;
+                case 3: DEC_CASE(KQ4, 3); break;
+                default: DEC_CASE(KQ4, 4); break;
+                }
+            } else {
+                switch (nc) {
+                case 1: DEC_CASE(KQ8, 1); break;
+                case 2: DEC_CASE(KQ8, 2); break;
+                case 3: DEC_CASE(KQ8, 3); break;
+                default: DEC_CASE(KQ8, 4); break;
+                }
+            }
+#undef DEC_CASE
+        }
+    }
+}
+
+/* ---- tiled path: 16 rows x 8 columns ------------------------------------------ */
+
+#define TILE_ROWS 16
+#define TILE_COLS 8
+#define TILE_K 256      /* blocks per k-chunk (size of the per-column tables) */
+
+/* 4 registers, 128-bit lane L of register j = 16 bytes at p + off[4L+j] */
+INLINE void load_rows4x4(const uint8_t *p, const int32_t *off, __m512i *z) {
+    UNROLL
+    for (int j = 0; j < 4; j++) {
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + off[j])));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + off[4 + j])), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + off[8 + j])), 2);
+        z[j] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + off[12 + j])), 3);
+    }
+}
+
+/* z from load_rows4x4 -> r[k], lane i = dword k of row i */
+INLINE void transpose4(const __m512i *z, __m512i *r) {
+    __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    r[0] = _mm512_unpacklo_epi64(t0, t2);
+    r[1] = _mm512_unpackhi_epi64(t0, t2);
+    r[2] = _mm512_unpacklo_epi64(t1, t3);
+    r[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/* One 16-row x nc-column tile over kc blocks. wb: first row at the k-chunk,
+ * off[i]: byte offset of row i (rows past the end repeat the last one),
+ * x0: column 0 at the k-chunk, cb/cd: per column, per block bias and scale. */
+INLINE void tile(const int kind, const int nc, int kc, const uint8_t *wb, const int32_t *off, size_t bsz,
+                 const block_q8_0 *x0, size_t xs, const int32_t *cb, const float *cd, float *out, size_t os, int rr,
+                 int accum) {
+    const __m512i vidx = _mm512_loadu_si512(off);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512 acc[TILE_COLS];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+    for (int b = 0; b < kc; b++) {
+        const uint8_t *p = wb + (size_t)b * bsz;
+        __m512i wl[8];
+#if !QI_VNNI
+        __m512i wh[8]; /* Q8_0 without VNNI: high nibbles of w + 128 */
+#endif
+        __m512i z[4], r[4];
+        if (kind == KQ4) {
+            load_rows4x4(p + 2, off, z);
+            transpose4(z, r);
+            UNROLL
+            for (int k = 0; k < 4; k++) {
+                wl[k] = _mm512_and_si512(r[k], m4);
+                wl[4 + k] = _mm512_and_si512(_mm512_srli_epi16(r[k], 4), m4);
+            }
+        } else {
+            UNROLL
+            for (int h = 0; h < 2; h++) {
+                load_rows4x4(p + 2 + 16 * h, off, z);
+                transpose4(z, r);
+                UNROLL
+                for (int k = 0; k < 4; k++) {
+                    __m512i u = _mm512_xor_si512(r[k], _mm512_set1_epi8((char)0x80));
+#if QI_VNNI
+                    wl[4 * h + k] = u;
+#else
+                    wl[4 * h + k] = _mm512_and_si512(u, m4);
+                    wh[4 * h + k] = _mm512_and_si512(_mm512_srli_epi16(u, 4), m4);
+#endif
+                }
+            }
+        }
+        __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(vidx, p, 1)));
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
+            __m512i is = _mm512_set1_epi32(cb[c * TILE_K + b]);
+#if QI_VNNI
+            UNROLL
+            for (int k = 0; k < 8; k++) is = _mm512_dpbusd_epi32(is, wl[k], _mm512_set1_epi32(load_i32(yq + 4 * k)));
+#else
+            /* 8 products of nibbles <= 15: |sum| <= 8 * 2 * 15 * 128 fits int16 */
+            __m512i s = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
+            UNROLL
+            for (int k = 0; k < 8; k++) {
+                __m512i yb = _mm512_set1_epi32(load_i32(yq + 4 * k));
+                s = _mm512_add_epi16(s, _mm512_maddubs_epi16(wl[k], yb));
+                if (kind == KQ8) sh = _mm512_add_epi16(sh, _mm512_maddubs_epi16(wh[k], yb));
+            }
+            is = _mm512_add_epi32(is, _mm512_madd_epi16(s, _mm512_set1_epi16(1)));
+            if (kind == KQ8) is = _mm512_add_epi32(is, _mm512_madd_epi16(sh, _mm512_set1_epi16(16)));
+#endif
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, _mm512_set1_ps(cd[c * TILE_K + b])),
+                                     acc[c]);
+        }
+    }
+    __mmask16 m = rr >= 16 ? (__mmask16)0xffff : tail_mask(rr);
+    UNROLL
+    for (int c = 0; c < nc; c++) {
+        float *o = out + (size_t)c * os;
+        __m512 v = accum ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, o), acc[c]) : acc[c];
+        _mm512_mask_storeu_ps(o, m, v);
+    }
+}
+
+static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                       int n_cols, float *out, size_t os) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const int nb = n / 32;
+    const int32_t bias_mul = kind == KQ4 ? -8 : -128;
+    int32_t cb[TILE_COLS * TILE_K];
+    float cd[TILE_COLS * TILE_K];
+    for (int c0 = 0; c0 < n_cols; c0 += TILE_COLS) {
+        int nc = n_cols - c0 < TILE_COLS ? n_cols - c0 : TILE_COLS;
+        for (int k0 = 0; k0 < nb; k0 += TILE_K) {
+            int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
+            const block_q8_0 *x0 = x + (size_t)c0 * xs + k0;
+            for (int c = 0; c < nc; c++)
+                for (int b = 0; b < kc; b++) {
+                    const block_q8_0 *xb = x0 + (size_t)c * xs + b;
+                    cb[c * TILE_K + b] = bias_mul * ysum32(xb->qs);
+                    cd[c * TILE_K + b] = h2f(xb->d);
+                }
+            for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
+                int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
+                int32_t off[TILE_ROWS];
+                for (int i = 0; i < TILE_ROWS; i++) off[i] = (int32_t)((size_t)(i < rr ? i : rr - 1) * ws);
+                const uint8_t *wb = w + (size_t)r0 * ws + (size_t)k0 * bsz;
+                float *o = out + (size_t)c0 * os + r0;
+                int accum = k0 > 0;
+#define TILE_CASE(K, NC) tile(K, NC, kc, wb, off, bsz, x0, xs, cb, cd, o, os, rr, accum)
+#define TILE_SWITCH(K)                                                                                         \
+    switch (nc) {                                                                                              \
+    case 1: TILE_CASE(K, 1); break;                                                                            \
+    case 2: TILE_CASE(K, 2); break;                                                                            \
+    case 3: TILE_CASE(K, 3); break;                                                                            \
+    case 4: TILE_CASE(K, 4); break;                                                                            \
+    case 5: TILE_CASE(K, 5); break;                                                                            \
+    case 6: TILE_CASE(K, 6); break;                                                                            \
+    case 7: TILE_CASE(K, 7); break;                                                                            \
+    default: TILE_CASE(K, 8); break;                                                                           \
+    }
+                if (kind == KQ4) {
+                    TILE_SWITCH(KQ4)
+                } else {
+                    TILE_SWITCH(KQ8)
+                }
+#undef TILE_SWITCH
+#undef TILE_CASE
+            }
+        }
+    }
+}
+
+/* ---- entry points ------------------------------------------------------------- */
+
+/* below this many columns the decode path (weights streamed once per 4 columns)
+ * beats the tiled one */
+#define TILED_MIN_COLS 3
+
+static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                     int n_cols, float *out, size_t os) {
+    if (n_rows <= 0 || n_cols <= 0) return;
+    if (n < QK8_0) {
+        for (int c = 0; c < n_cols; c++)
+            for (int r = 0; r < n_rows; r++) out[(size_t)c * os + r] = 0;
+        return;
+    }
+    if (n_cols >= TILED_MIN_COLS) gemm_tiled(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
+    else gemm_decode(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+
+static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                      float *out, size_t os) {
+    gemm_any(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+
+static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                      float *out, size_t os) {
+    gemm_any(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+
+const qi_kernels QI_TABLE = {
+    .name = QI_NAME,
+    .quantize_q8_0 = quantize_q8_0,
+    .gemm_q4_0 = gemm_q4_0,
+    .gemm_q8_0 = gemm_q8_0,
+    .dot_f32 = dot_f32_k,
+    .axpy_f32 = axpy_f32,
+    .dot_f16_f32 = dot_f16_f32,
+    .axpy_f16 = axpy_f16,
+};
+
+#endif /* __x86_64__ */

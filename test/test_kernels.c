@@ -1,0 +1,463 @@
+/* Every kernel level this CPU can run against the scalar reference table:
+ * random inputs of awkward sizes, unaligned strides, extreme scales, the
+ * nibble values 0 and 15, ties in the Q8_0 rounding. Weight matrices end at
+ * a PROT_NONE page so that a kernel reading past the last row faults.
+ *
+ * Quantized products are compared with a tolerance relative to the sum of
+ * the absolute per-block terms |d_w d_x isum|: the integer block sums are
+ * exact, so only the order of the float additions may differ.
+ * QINFER_EXPECT_ISA=name additionally checks what kernels_select(NULL) picks. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kernels.h"
+#include "test.h"
+
+#define MAX_LEVELS 8
+
+static const qi_kernels *levels[MAX_LEVELS];
+static int n_levels;
+
+/* ---- random numbers ----------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) { /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static int rndi(int lo, int hi) { return lo + (int)(rnd() % (uint64_t)(hi - lo + 1)); } /* [lo, hi] */
+static float rndf(void) { return (float)((rnd() >> 40) * (1.0 / 16777216.0)); }       /* [0, 1) */
+static float rnds(void) { return 2 * rndf() - 1; }
+
+/* an f16 scale: usually ordinary, sometimes extreme (largest, tiny normal,
+ * subnormal, zero, negative) */
+static uint16_t rnd_scale(void) {
+    switch (rndi(0, 15)) {
+    case 0: return 0x7bff;                          /* 65504 */
+    case 1: return 0x0001;                          /* smallest subnormal */
+    case 2: return 0x0400;                          /* smallest normal */
+    case 3: return 0x03ff;                          /* largest subnormal */
+    case 4: return 0;
+    case 5: return fp32_to_fp16(-(0.001f + rndf())); /* negative */
+    case 6: return fp32_to_fp16(100 + 1000 * rndf());
+    default: return fp32_to_fp16(0.0005f + 0.05f * rndf());
+    }
+}
+
+/* ---- guarded buffers -------------------------------------------------------------- */
+
+typedef struct {
+    void *map;
+    size_t map_size;
+} guard_buf;
+
+/* n bytes whose end touches an inaccessible page; start 2-byte aligned only */
+static void *guarded_alloc(guard_buf *g, size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t data = (n + page - 1) / page * page;
+    g->map_size = data + page;
+    g->map = mmap(NULL, g->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g->map == MAP_FAILED) {
+        printf("mmap failed\n");
+        exit(1);
+    }
+    mprotect((uint8_t *)g->map + data, page, PROT_NONE);
+    return (uint8_t *)g->map + data - n;
+}
+static void guarded_free(guard_buf *g) { munmap(g->map, g->map_size); }
+
+/* ---- data --------------------------------------------------------------------------- */
+
+static void fill_q4_0(block_q4_0 *b, int nb) {
+    for (int i = 0; i < nb; i++) {
+        b[i].d = rnd_scale();
+        int mode = rndi(0, 9);
+        for (int j = 0; j < 16; j++) {
+            int lo = rndi(0, 15), hi = rndi(0, 15);
+            if (mode == 0) lo = hi = 0;
+            if (mode == 1) lo = hi = 15;
+            if (mode == 2) { lo = (j & 1) ? 15 : 0; hi = 15 - lo; }
+            if (mode == 3) { lo = rndi(0, 1) * 15; hi = rndi(0, 1) * 15; }
+            b[i].qs[j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+}
+
+/* weights: the full int8 range, -128 included */
+static void fill_q8_0_w(block_q8_0 *b, int nb) {
+    for (int i = 0; i < nb; i++) {
+        b[i].d = rnd_scale();
+        int mode = rndi(0, 9);
+        for (int j = 0; j < 32; j++) {
+            int v = rndi(-128, 127);
+            if (mode == 0) v = -128;
+            if (mode == 1) v = 127;
+            if (mode == 2) v = (j & 1) ? 127 : -128;
+            if (mode == 3) v = 0;
+            b[i].qs[j] = (int8_t)v;
+        }
+    }
+}
+
+/* activations: what quantize_q8_0 produces, -127..127 */
+static void fill_q8_0_x(block_q8_0 *b, int nb) {
+    for (int i = 0; i < nb; i++) {
+        b[i].d = rnd_scale();
+        int mode = rndi(0, 9);
+        for (int j = 0; j < 32; j++) {
+            int v = rndi(-127, 127);
+            if (mode == 0) v = -127;
+            if (mode == 1) v = 127;
+            if (mode == 2) v = (j & 1) ? 127 : -127;
+            if (mode == 3) v = 0;
+            b[i].qs[j] = (int8_t)v;
+        }
+    }
+}
+
+/* sum over blocks of |d_w d_x isum| for one row and column: the scale of the
+ * rounding differences that reordering the float additions may cause */
+static double abs_terms(int type_q4, int n, const void *wrow, const block_q8_0 *x) {
+    double s = 0;
+    for (int b = 0; b < n / 32; b++) {
+        int isum = 0;
+        float dw;
+        if (type_q4) {
+            const block_q4_0 *w = (const block_q4_0 *)wrow + b;
+            for (int j = 0; j < 16; j++)
+                isum += ((w->qs[j] & 15) - 8) * x[b].qs[j] + ((w->qs[j] >> 4) - 8) * x[b].qs[j + 16];
+            dw = fp16_to_fp32(w->d);
+        } else {
+            const block_q8_0 *w = (const block_q8_0 *)wrow + b;
+            for (int j = 0; j < 32; j++) isum += w->qs[j] * x[b].qs[j];
+            dw = fp16_to_fp32(w->d);
+        }
+        s += fabs((double)dw * fp16_to_fp32(x[b].d) * isum);
+    }
+    return s;
+}
+
+/* ---- quantized products ------------------------------------------------------------------ */
+
+static int gemm_fail_prints;
+
+/* one shape, one type, every level against scalar; returns the worst
+ * |error| / (sum of |terms|) seen */
+static double check_gemm(int type_q4, int n, int n_rows, int n_cols, int w_pad, int x_pad, int o_pad) {
+    int nb = n / 32;
+    size_t row_bytes = (size_t)nb * (type_q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+    size_t ws = row_bytes + (size_t)w_pad;
+    size_t xs = (size_t)nb + (size_t)x_pad, os = (size_t)n_rows + (size_t)o_pad;
+    guard_buf gw, gx;
+    uint8_t *w = guarded_alloc(&gw, ws * (size_t)(n_rows - 1) + row_bytes);
+    block_q8_0 *x = guarded_alloc(&gx, sizeof(block_q8_0) * (xs * (size_t)(n_cols - 1) + (size_t)nb));
+    memset(w, 0x5a, ws * (size_t)(n_rows - 1) + row_bytes); /* padding bytes: junk */
+    for (int r = 0; r < n_rows; r++) {
+        if (type_q4) fill_q4_0((block_q4_0 *)(w + (size_t)r * ws), nb);
+        else fill_q8_0_w((block_q8_0 *)(w + (size_t)r * ws), nb);
+    }
+    for (int c = 0; c < n_cols; c++) fill_q8_0_x(x + (size_t)c * xs, nb);
+    size_t out_n = os * (size_t)n_cols + 8;
+    float *ref = malloc(out_n * sizeof(float)), *got = malloc(out_n * sizeof(float));
+    double *scale = malloc((size_t)n_rows * (size_t)n_cols * sizeof(double));
+    for (int c = 0; c < n_cols; c++)
+        for (int r = 0; r < n_rows; r++)
+            scale[(size_t)c * n_rows + r] = abs_terms(type_q4, n, w + (size_t)r * ws, x + (size_t)c * xs);
+    qi_gemm_fn sref = type_q4 ? qi_kernels_scalar.gemm_q4_0 : qi_kernels_scalar.gemm_q8_0;
+    for (size_t i = 0; i < out_n; i++) ref[i] = -12345.0f;
+    sref(n, w, ws, n_rows, x, xs, n_cols, ref, os);
+    double worst = 0;
+    for (int l = 1; l < n_levels; l++) {
+        qi_gemm_fn g = type_q4 ? levels[l]->gemm_q4_0 : levels[l]->gemm_q8_0;
+        for (size_t i = 0; i < out_n; i++) got[i] = -12345.0f;
+        g(n, w, ws, n_rows, x, xs, n_cols, got, os);
+        int bad = 0, clobbered = 0;
+        for (int c = 0; c < n_cols; c++) {
+            for (int r = 0; r < n_rows; r++) {
+                size_t i = (size_t)c * os + r;
+                double s = scale[(size_t)c * n_rows + r];
+                double err = fabs((double)got[i] - (double)ref[i]);
+                double rel = s > 0 ? err / s : (err > 0 ? INFINITY : 0);
+                if (rel > worst) worst = rel;
+                if (!(rel <= 1e-5)) {
+                    if (bad++ < 3 && gemm_fail_prints++ < 20)
+                        printf("    %s gemm_%s n=%d rows=%d cols=%d: out[c=%d][r=%d] = %.9g, scalar %.9g (terms %.3g)\n",
+                               levels[l]->name, type_q4 ? "q4_0" : "q8_0", n, n_rows, n_cols, c, r, got[i], ref[i],
+                               s);
+                }
+            }
+            for (size_t i = (size_t)c * os + n_rows; i < (size_t)(c + 1) * os && i < out_n; i++)
+                if (got[i] != -12345.0f) clobbered++;
+        }
+        for (size_t i = os * (size_t)n_cols; i < out_n; i++)
+            if (got[i] != -12345.0f) clobbered++;
+        CHECK(bad == 0, "%s gemm_%s n=%d rows=%d cols=%d: %d outputs off", levels[l]->name, type_q4 ? "q4_0" : "q8_0",
+              n, n_rows, n_cols, bad);
+        CHECK(clobbered == 0, "%s gemm_%s n=%d rows=%d cols=%d: wrote %d floats outside the output",
+              levels[l]->name, type_q4 ? "q4_0" : "q8_0", n, n_rows, n_cols, clobbered);
+    }
+    free(ref);
+    free(got);
+    free(scale);
+    guarded_free(&gw);
+    guarded_free(&gx);
+    return worst;
+}
+
+static const int gemm_ns[] = {32, 64, 96, 160, 896, 4864};
+static const int gemm_rows[] = {1, 3, 5, 17};
+static const int gemm_cols[] = {1, 2, 3, 5, 8, 13};
+
+static void gemm_shapes(int type_q4) {
+    double worst = 0;
+    for (size_t a = 0; a < sizeof gemm_ns / sizeof gemm_ns[0]; a++)
+        for (size_t b = 0; b < sizeof gemm_rows / sizeof gemm_rows[0]; b++)
+            for (size_t c = 0; c < sizeof gemm_cols / sizeof gemm_cols[0]; c++) {
+                int pad = (int)((a + b + c) % 3);
+                double e = check_gemm(type_q4, gemm_ns[a], gemm_rows[b], gemm_cols[c], 2 * pad + (type_q4 ? 18 : 0),
+                                      pad, 3 * pad + 1);
+                if (e > worst) worst = e;
+            }
+    /* more rows (several row tiles), more columns, and rows long enough to
+     * need more than one k-chunk */
+    static const int extra[][3] = {{896, 33, 1}, {896, 48, 17}, {160, 64, 24}, {96, 31, 64}, {8256, 19, 1},
+                                   {8256, 5, 2}, {8256, 17, 9}, {32, 1, 40}, {4864, 40, 3}};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        double e = check_gemm(type_q4, extra[i][0], extra[i][1], extra[i][2], 2, 1, 5);
+        if (e > worst) worst = e;
+    }
+    printf("    gemm_%s: worst |error| / sum|terms| = %.3g\n", type_q4 ? "q4_0" : "q8_0", worst);
+}
+
+static void test_gemm_q4_0(void) { gemm_shapes(1); }
+static void test_gemm_q8_0(void) { gemm_shapes(0); }
+
+/* ---- quantize ------------------------------------------------------------------------------ */
+
+static void check_quantize(const float *x, int n, const char *what) {
+    int nb = n / 32;
+    block_q8_0 *ref = malloc(sizeof(block_q8_0) * (size_t)nb), *got = malloc(sizeof(block_q8_0) * (size_t)nb + 8);
+    qi_kernels_scalar.quantize_q8_0(x, ref, n);
+    for (int l = 1; l < n_levels; l++) {
+        memset(got, 0x77, sizeof(block_q8_0) * (size_t)nb + 8);
+        levels[l]->quantize_q8_0(x, got, n);
+        int bad = -1;
+        for (int b = 0; b < nb && bad < 0; b++)
+            if (memcmp(&ref[b], &got[b], sizeof(block_q8_0))) bad = b;
+        int over = 0;
+        for (int i = 0; i < 8; i++) over |= ((uint8_t *)(got + nb))[i] != 0x77;
+        CHECK(bad < 0, "%s quantize_q8_0 %s n=%d: block %d differs (d %04x vs %04x)", levels[l]->name, what, n, bad,
+              bad >= 0 ? got[bad].d : 0, bad >= 0 ? ref[bad].d : 0);
+        if (bad >= 0)
+            for (int j = 0; j < 32; j++)
+                if (got[bad].qs[j] != ref[bad].qs[j]) {
+                    printf("    qs[%d] = %d, scalar %d (x = %.9g)\n", j, got[bad].qs[j], ref[bad].qs[j],
+                           x[bad * 32 + j]);
+                    break;
+                }
+        CHECK(!over, "%s quantize_q8_0 wrote past the end", levels[l]->name);
+    }
+    free(ref);
+    free(got);
+}
+
+static void test_quantize(void) {
+    static const int ns[] = {32, 64, 96, 160, 896, 4864};
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t];
+        float *x = malloc(sizeof(float) * (size_t)n);
+        /* random, at several magnitudes */
+        for (int i = 0; i < n; i++) x[i] = rnds() * powf(10.0f, (float)rndi(-6, 4));
+        check_quantize(x, n, "random");
+        /* exact ties: d = s (a power of two), x = (k + 1/2) s, both signs */
+        for (int b = 0; b < n / 32; b++) {
+            float s = ldexpf(1.0f, rndi(-12, 12));
+            for (int j = 0; j < 32; j++) x[b * 32 + j] = ((float)rndi(-127, 126) + 0.5f) * s;
+            x[b * 32 + rndi(0, 31)] = (rndi(0, 1) ? 127.0f : -127.0f) * s;
+        }
+        check_quantize(x, n, "ties");
+        /* next to the ties, and 0.49999997 (where adding 0.5 goes wrong) */
+        for (int b = 0; b < n / 32; b++) {
+            float s = ldexpf(1.0f, rndi(-12, 12));
+            for (int j = 0; j < 32; j++) {
+                float v = (float)rndi(-127, 126) + 0.5f;
+                v = rndi(0, 1) ? nextafterf(v, 1000.0f) : nextafterf(v, -1000.0f);
+                if (j % 7 == 0) v = rndi(0, 1) ? 0.49999997f : -0.49999997f;
+                x[b * 32 + j] = v * s;
+            }
+            x[b * 32 + 5] = 127.0f * s;
+        }
+        check_quantize(x, n, "near-ties");
+        /* zero rows, single nonzero, subnormal-scale and huge values */
+        memset(x, 0, sizeof(float) * (size_t)n);
+        check_quantize(x, n, "zeros");
+        for (int b = 0; b < n / 32; b++) {
+            float m = rndi(0, 2) == 0 ? 1e-30f : (rndi(0, 1) ? 1e30f : 1e-7f);
+            for (int j = 0; j < 32; j++) x[b * 32 + j] = rndi(0, 3) ? 0.0f : rnds() * m;
+            if (b % 3 == 0) x[b * 32 + rndi(0, 31)] = -0.0f;
+        }
+        check_quantize(x, n, "sparse/extreme");
+        free(x);
+    }
+}
+
+/* ---- f32 / f16 helpers ------------------------------------------------------------------- */
+
+static uint16_t rnd_half(void) {
+    switch (rndi(0, 9)) {
+    case 0: return (uint16_t)rndi(0, 0x3ff) | (uint16_t)(rndi(0, 1) << 15); /* subnormal */
+    case 1: return (uint16_t)(0x7bff | rndi(0, 1) << 15);                   /* +-65504 */
+    default: return fp32_to_fp16(rnds() * 4);
+    }
+}
+
+static const int helper_ns[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 1000, 1031};
+
+static void test_dot(void) {
+    for (size_t t = 0; t < sizeof helper_ns / sizeof helper_ns[0]; t++) {
+        int n = helper_ns[t];
+        float *a = malloc(sizeof(float) * (size_t)(n + 1)), *b = malloc(sizeof(float) * (size_t)(n + 1));
+        uint16_t *h = malloc(sizeof(uint16_t) * (size_t)(n + 1));
+        double sabs = 0, habs = 0;
+        for (int i = 0; i < n + 1; i++) {
+            a[i] = rnds() * 3;
+            b[i] = rnds() * 2;
+            h[i] = rnd_half();
+        }
+        /* unaligned starts: +1 element */
+        for (int i = 1; i <= n; i++) {
+            sabs += fabs((double)a[i] * b[i]);
+            habs += fabs((double)fp16_to_fp32(h[i]) * b[i]);
+        }
+        float rd = qi_kernels_scalar.dot_f32(a + 1, b + 1, n);
+        float rh = qi_kernels_scalar.dot_f16_f32(h + 1, b + 1, n);
+        for (int l = 1; l < n_levels; l++) {
+            float gd = levels[l]->dot_f32(a + 1, b + 1, n);
+            float gh = levels[l]->dot_f16_f32(h + 1, b + 1, n);
+            CHECK(fabs((double)gd - rd) <= 1e-5 * sabs, "%s dot_f32 n=%d: %.9g vs %.9g", levels[l]->name, n, gd, rd);
+            CHECK(fabs((double)gh - rh) <= 1e-5 * habs, "%s dot_f16_f32 n=%d: %.9g vs %.9g", levels[l]->name, n, gh,
+                  rh);
+        }
+        free(a);
+        free(b);
+        free(h);
+    }
+}
+
+static void test_axpy(void) {
+    for (size_t t = 0; t < sizeof helper_ns / sizeof helper_ns[0]; t++) {
+        int n = helper_ns[t];
+        float *x = malloc(sizeof(float) * (size_t)(n + 1)), *y0 = malloc(sizeof(float) * (size_t)(n + 9));
+        float *yr = malloc(sizeof(float) * (size_t)(n + 9)), *yg = malloc(sizeof(float) * (size_t)(n + 9));
+        uint16_t *h = malloc(sizeof(uint16_t) * (size_t)(n + 1));
+        for (int i = 0; i < n + 1; i++) {
+            x[i] = rnds() * 3;
+            h[i] = rnd_half();
+        }
+        for (int i = 0; i < n + 9; i++) y0[i] = rnds() * 5;
+        float a = rnds() * 2;
+        for (int f16 = 0; f16 < 2; f16++) {
+            memcpy(yr, y0, sizeof(float) * (size_t)(n + 9));
+            if (f16) qi_kernels_scalar.axpy_f16(yr + 1, a, h + 1, n);
+            else qi_kernels_scalar.axpy_f32(yr + 1, a, x + 1, n);
+            for (int l = 1; l < n_levels; l++) {
+                memcpy(yg, y0, sizeof(float) * (size_t)(n + 9));
+                if (f16) levels[l]->axpy_f16(yg + 1, a, h + 1, n);
+                else levels[l]->axpy_f32(yg + 1, a, x + 1, n);
+                int bad = 0, outside = 0;
+                for (int i = 1; i <= n; i++) {
+                    double xi = f16 ? fp16_to_fp32(h[i]) : x[i];
+                    /* one rounding of the product at most (fused or not) */
+                    double tol = 2.5e-7 * (fabs((double)y0[i]) + fabs(a * xi)) + 1e-37;
+                    if (!(fabs((double)yg[i] - yr[i]) <= tol)) bad++;
+                }
+                outside = yg[0] != y0[0];
+                for (int i = n + 1; i < n + 9; i++) outside |= yg[i] != y0[i];
+                CHECK(!bad, "%s axpy_%s n=%d: %d values off", levels[l]->name, f16 ? "f16" : "f32", n, bad);
+                CHECK(!outside, "%s axpy_%s n=%d: wrote outside y", levels[l]->name, f16 ? "f16" : "f32", n);
+            }
+        }
+        free(x);
+        free(y0);
+        free(yr);
+        free(yg);
+        free(h);
+    }
+}
+
+/* ---- selection ------------------------------------------------------------------------------- */
+
+static void test_select(void) {
+    char err[256];
+    CHECK(n_levels >= 1 && levels[0] == &qi_kernels_scalar, "kernels_available must list scalar first");
+    for (int l = 0; l < n_levels; l++) {
+        const qi_kernels *k = levels[l];
+        CHECK(k->name && k->quantize_q8_0 && k->gemm_q4_0 && k->gemm_q8_0 && k->dot_f32 && k->axpy_f32 &&
+                  k->dot_f16_f32 && k->axpy_f16,
+              "level %d has an empty field", l);
+        err[0] = 'x';
+        CHECK(kernels_select(k->name, err, sizeof err) == k, "kernels_select(\"%s\") must give that table", k->name);
+    }
+    CHECK(kernels_select("scalar", err, sizeof err) == &qi_kernels_scalar, "scalar");
+    const qi_kernels *best = levels[n_levels - 1];
+    CHECK(kernels_select(NULL, err, sizeof err) == best, "NULL must give the best level %s", best->name);
+    CHECK(kernels_select("", err, sizeof err) == best, "\"\" must give the best level %s", best->name);
+    err[0] = 0;
+    CHECK(kernels_select("bogus", err, sizeof err) == NULL, "bogus must fail");
+    CHECK(strlen(err) > 0 && strstr(err, "bogus"), "bogus: message missing (%s)", err);
+    printf("    bogus -> \"%s\"\n", err);
+    /* a known level of the other architecture: refused, with a message */
+#if defined(__x86_64__)
+    const char *foreign = "neon";
+#else
+    const char *foreign = "avx2";
+#endif
+    err[0] = 0;
+    CHECK(kernels_select(foreign, err, sizeof err) == NULL, "%s must fail here", foreign);
+    CHECK(strlen(err) > 0, "%s: message missing", foreign);
+    /* tiny error buffers are fine */
+    char tiny[4];
+    CHECK(kernels_select("bogus", tiny, sizeof tiny) == NULL && strlen(tiny) < sizeof tiny, "tiny buffer");
+    CHECK(kernels_select("bogus", NULL, 0) == NULL, "NULL buffer");
+    const qi_kernels *one[1];
+    CHECK(kernels_available(one, 1) == 1 && one[0] == &qi_kernels_scalar, "cap 1");
+    CHECK(kernels_available(one, 0) == 0, "cap 0");
+
+    const char *expect = getenv("QINFER_EXPECT_ISA");
+    if (expect && *expect) {
+        const qi_kernels *k = kernels_select(NULL, err, sizeof err);
+        CHECK(k && !strcmp(k->name, expect), "auto-selected %s, expected %s", k ? k->name : "(null)", expect);
+    }
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* this CPU's best level, from the compiler's own cpu detection */
+    __builtin_cpu_init();
+    const char *want = "scalar";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) want = "avx2";
+    if (!strcmp(want, "avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        want = "avx512";
+    if (!strcmp(want, "avx512") && __builtin_cpu_supports("avx512vnni")) want = "avx512vnni";
+    CHECK(!strcmp(best->name, want), "best level %s, expected %s on this CPU", best->name, want);
+#endif
+}
+
+int main(void) {
+    n_levels = kernels_available(levels, MAX_LEVELS);
+    printf("levels:");
+    for (int l = 0; l < n_levels; l++) printf(" %s", levels[l]->name);
+    printf(" (auto: %s; each tested against scalar)\n", kernels_select(NULL, NULL, 0)->name);
+    RUN(test_select);
+    RUN(test_quantize);
+    RUN(test_dot);
+    RUN(test_axpy);
+    RUN(test_gemm_q4_0);
+    RUN(test_gemm_q8_0);
+    return TEST_EXIT();
+}
