@@ -8,11 +8,12 @@ const qi_config qi_inference_config = {
     .kv_capacity = 4096,     /* tokens; 0 = the model's trained context */
     .kv_type = QI_KV_F32,    /* faithful to the reference arithmetic */
     .compute = QI_COMPUTE_Q8,/* 8-bit activations, integer dot products */
-    .temperature = 0.0f,     /* greedy until the sampler set lands */
-    .top_k = 0,
-    .top_p = 1.0f,
+    /* sampling: Qwen2.5-Instruct's generation_config.json */
+    .temperature = 0.7f,
+    .top_k = 20,
+    .top_p = 0.8f,
     .min_p = 0.0f,
-    .repeat_penalty = 1.0f,
-    .repeat_last_n = 64,
+    .repeat_penalty = 1.05f,
+    .repeat_last_n = 64,     /* the penalty's window */
     .seed = 42,
 };

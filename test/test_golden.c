@@ -105,6 +105,8 @@ static qi_session *session(qi_model *m, qi_kv_type kv, int chunk) {
     c.prefill_chunk = chunk;
     c.n_threads = 2;
     c.compute = compute_mode;
+    c.temperature = 0; /* greedy */
+    c.repeat_penalty = 1;
     qi_session *s = NULL;
     char msg[512];
     qi_status st = qi_session_new(m, &c, &s, msg, sizeof msg);
