@@ -72,15 +72,23 @@ dirs:
 
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
 synth: $(SYNTH)
-$(SYNTH): | $(B)/tools/synth
+$(SYNTH): | build/native/tools/synth
 	@mkdir -p models
-	$(B)/tools/synth --vocab $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf -o $@
+	build/native/tools/synth --vocab $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf -o $@
 
 model:
 	@sh tools/download-model.sh
 
 test: all $(SYNTH)
 	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(BIN)
+
+# The whole suite on aarch64 under qemu: once on a CPU with dotprod and i8mm,
+# once on one with neither (plain NEON). The synthetic model comes from the
+# native tool.
+QEMU ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+check-aarch64: $(SYNTH)
+	$(MAKE) CROSS=aarch64-linux-gnu- all
+	@SHARED=$(SHARED) QEMU="$(QEMU)" sh test/check-aarch64.sh
 
 clean:
 	rm -rf build lib/libqinfer.a $(DRIVERS) bench/bench

@@ -8,35 +8,35 @@ T1=$G/tiny-qwen2-q4_0.gguf
 V=$SHARED/vocab/qwen2/qwen2.5-vocab.gguf
 
 printf 'Hello there\nWhat is 2+2?\n' > $TMP/script
-check "chat: two turns from a stdin script" sh -c "$RUNNER $Q chat -m $T1 -n 6 --temp 0 < $TMP/script > $TMP/chat.out 2> $TMP/chat.err"
+check "chat: two turns from a stdin script" sh -c "$Q chat -m $T1 -n 6 --temp 0 < $TMP/script > $TMP/chat.out 2> $TMP/chat.err"
 check "chat: two replies" sh -c "[ \$(grep -c '^\[prompt' $TMP/chat.err) -eq 2 ]"
 check "chat: the second turn reuses the cache" sh -c "grep '^\[prompt' $TMP/chat.err | sed -n 2p | grep -qE 'prompt ([0-9]+) tokens \(([0-9]|1[0-9]|2[0-9]) new\)'"
 printf 'Hi\n/reset\nHi\n/exit\nnot read\n' > $TMP/script2
-check "chat: /reset and /exit" sh -c "$RUNNER $Q chat -m $T1 -n 4 --temp 0 < $TMP/script2 > $TMP/c2.out 2> $TMP/c2.err && grep -q 'conversation reset' $TMP/c2.err && [ \$(grep -c '^\[prompt' $TMP/c2.err) -eq 2 ]"
+check "chat: /reset and /exit" sh -c "$Q chat -m $T1 -n 4 --temp 0 < $TMP/script2 > $TMP/c2.out 2> $TMP/c2.err && grep -q 'conversation reset' $TMP/c2.err && [ \$(grep -c '^\[prompt' $TMP/c2.err) -eq 2 ]"
 check "chat: after /reset the same question gets the same answer" sh -c "[ \$(sed -n 1p $TMP/c2.out | od -c | md5sum | cut -c1-8) = \$(sed -n 2p $TMP/c2.out | od -c | md5sum | cut -c1-8) ]"
 
-check "generate: a seed reproduces a run" sh -c "$RUNNER $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 11 -q > $TMP/a && $RUNNER $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 11 -q > $TMP/b && cmp -s $TMP/a $TMP/b"
-check "generate: another seed, another run" sh -c "$RUNNER $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 12 -q > $TMP/c && ! cmp -s $TMP/a $TMP/c"
-check "generate: stats line on stderr" sh -c "$RUNNER $Q -m $T1 -p 'Hi' -n 4 2>&1 >/dev/null | grep -qE 'prompt [0-9]+ tokens .* tok/s \| generated [0-9]+ tokens, .* tok/s \| first token'"
-check "generate: --raw skips the template" sh -c "$RUNNER $Q -m $T1 -p 'Hi' --raw -n 2 2>&1 >/dev/null | grep -q 'prompt 1 tokens'"
-check "generate: text on an id-only model is refused" sh -c "! $RUNNER $Q -m $G/tiny-gqa7-q4_0.gguf -p 'Hi' 2>$TMP/err && grep -q 'no vocabulary' $TMP/err"
-check "generate: no prompt is an error" sh -c "! $RUNNER $Q -m $T1 2>$TMP/err && grep -q 'exactly one of' $TMP/err"
+check "generate: a seed reproduces a run" sh -c "$Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 11 -q > $TMP/a && $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 11 -q > $TMP/b && cmp -s $TMP/a $TMP/b"
+check "generate: another seed, another run" sh -c "$Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 12 -q > $TMP/c && ! cmp -s $TMP/a $TMP/c"
+check "generate: stats line on stderr" sh -c "$Q -m $T1 -p 'Hi' -n 4 2>&1 >/dev/null | grep -qE 'prompt [0-9]+ tokens .* tok/s \| generated [0-9]+ tokens, .* tok/s \| first token'"
+check "generate: --raw skips the template" sh -c "$Q -m $T1 -p 'Hi' --raw -n 2 2>&1 >/dev/null | grep -q 'prompt 1 tokens'"
+check "generate: text on an id-only model is refused" sh -c "! $Q -m $G/tiny-gqa7-q4_0.gguf -p 'Hi' 2>$TMP/err && grep -q 'no vocabulary' $TMP/err"
+check "generate: no prompt is an error" sh -c "! $Q -m $T1 2>$TMP/err && grep -q 'exactly one of' $TMP/err"
 for bad in "--temp -1" "--top-p 1.5" "--top-p 0" "--min-p 1" "--top-k -2" "--repeat-penalty 0" "--temp abc"; do
-    check "refused: $bad" sh -c "$RUNNER $Q -m $T1 -p x $bad 2>$TMP/err; [ \$? -eq 2 ] && [ -s $TMP/err ]"
+    check "refused: $bad" sh -c "$Q -m $T1 -p x $bad 2>$TMP/err; [ \$? -eq 2 ] && [ -s $TMP/err ]"
 done
-check "help lists the sampler flags" sh -c "$RUNNER $Q --help | grep -q -- '--top-p' && $RUNNER $Q --help | grep -q -- '--seed' && $RUNNER $Q --help | grep -q -- '--system'"
+check "help lists the sampler flags" sh -c "$Q --help | grep -q -- '--top-p' && $Q --help | grep -q -- '--seed' && $Q --help | grep -q -- '--system'"
 
-check "tokenize on the vocab-only GGUF" sh -c "[ \"\$($RUNNER $Q tokenize -m $V 'Hello world' | tr '\n' ' ')\" = '9707 1879 ' ]"
-check "tokenize --special" sh -c "[ \"\$($RUNNER $Q tokenize -m $V --special '<|im_start|>user' | tr '\n' ' ')\" = '151644 872 ' ]"
+check "tokenize on the vocab-only GGUF" sh -c "[ \"\$($Q tokenize -m $V 'Hello world' | tr '\n' ' ')\" = '9707 1879 ' ]"
+check "tokenize --special" sh -c "[ \"\$($Q tokenize -m $V --special '<|im_start|>user' | tr '\n' ' ')\" = '151644 872 ' ]"
 printf 'Caf\303\251 \360\237\246\231 na\303\257ve\n\tcode();' > $TMP/text
-check "tokenize --file / detokenize round trip" sh -c "$RUNNER $Q tokenize -m $V --file $TMP/text > $TMP/ids && $RUNNER $Q detokenize -m $V --ids $TMP/ids > $TMP/back && cmp -s $TMP/text $TMP/back"
+check "tokenize --file / detokenize round trip" sh -c "$Q tokenize -m $V --file $TMP/text > $TMP/ids && $Q detokenize -m $V --ids $TMP/ids > $TMP/back && cmp -s $TMP/text $TMP/back"
 printf '9707\n999999\n' > $TMP/badids
-check "detokenize: a bad id is reported" sh -c "! $RUNNER $Q detokenize -m $V --ids $TMP/badids 2>$TMP/err >/dev/null && grep -q '999999' $TMP/err"
-check "logits on the vocab-only GGUF is refused" sh -c "! $RUNNER $Q logits -m $V --ids $G/tiny-qwen2.S1.ids.txt --out $TMP/x 2>$TMP/err && grep -q 'vocabulary' $TMP/err"
+check "detokenize: a bad id is reported" sh -c "! $Q detokenize -m $V --ids $TMP/badids 2>$TMP/err >/dev/null && grep -q '999999' $TMP/err"
+check "logits on the vocab-only GGUF is refused" sh -c "! $Q logits -m $V --ids $G/tiny-qwen2.S1.ids.txt --out $TMP/x 2>$TMP/err && grep -q 'vocabulary' $TMP/err"
 
 # Ctrl-C: the generation stops, the stats line is printed, the exit is clean
 # (an id-only model has no end-of-text token, so only Ctrl-C can end this early)
-if [ -z "$RUNNER" ]; then
+if [ -z "$RUN" ]; then
     $Q -m $G/tiny-gqa7-q4_0.gguf --ids $G/tiny-gqa7.S1.ids.txt -n 30000 -c 32768 > $TMP/long 2> $TMP/long.err &
     pid=$!
     sleep 2

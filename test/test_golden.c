@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "qinfer.h"
 #include "test.h"
 
@@ -402,7 +403,28 @@ static void greedy_free_all(void) {
     greedy("tiny-qwen2-q4_0", "tiny-qwen2", 151936, 0, TIER_A, 17);
 }
 
+/* Every other kernel level this CPU runs: the quantized path at tier C and
+ * the f32 attention helpers at tier A, on the id-only model (fast). */
+static void other_levels(void) {
+    const qi_kernels *lv[16];
+    int n = kernels_available(lv, 16);
+    char best_err[128];
+    const qi_kernels *best = kernels_select(NULL, best_err, sizeof best_err);
+    for (int i = 0; i < n; i++) {
+        if (lv[i] == best) continue;
+        setenv("QINFER_ISA", lv[i]->name, 1);
+        printf("  level %s:\n", lv[i]->name);
+        t2_prefill("tiny-gqa7-q4_0", 1, QI_KV_F32, TIER_A, 64);
+        compute_mode = QI_COMPUTE_Q8;
+        t2_tier_c("tiny-gqa7-q4_0", QI_KV_F16);
+        greedy("tiny-gqa7-q4_0", "tiny-gqa7", 512, 1, TIER_C_MARGIN, 14);
+        compute_mode = QI_COMPUTE_F32;
+    }
+    unsetenv("QINFER_ISA");
+}
+
 int main(void) {
+    if (getenv("QINFER_ISA")) unsetenv("QINFER_ISA"); /* the default level first; others below */
     RUN(golden_t2_f32);
     RUN(golden_t2_q4_0);
     RUN(golden_t2_q4_0_chunk7);
@@ -417,6 +439,7 @@ int main(void) {
     RUN(tier_c_t2);
     RUN(tier_c_t1);
     RUN(tier_c_forced_decode);
+    RUN(other_levels);
     const char *names[] = {"tiny-gqa7-f32", "tiny-gqa7-q4_0", "tiny-qwen2-f16", "tiny-qwen2-q4_0",
                            "tiny-gqa7-f32 (f16 KV)", "tiny-qwen2-q4_0 (f16 KV)"};
     for (int i = 0; i < 6; i++) printf("    max |delta logit| %-26s %.2e\n", names[i], worst[i]);

@@ -4,7 +4,7 @@
 # download script is tried offline only, through file:// URLs.
 . test/lib.sh
 
-SYNTH=$B/tools/synth
+SYNTH=${SYNTH_BIN:-$B/tools/synth}
 MODEL=models/qwen2.5-0.5b-synth-q4_0.gguf
 VOCAB=$SHARED/vocab/qwen2/qwen2.5-vocab.gguf
 OFFICIAL=428730208

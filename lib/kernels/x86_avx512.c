@@ -452,7 +452,13 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 
 #define TILE_ROWS 16
 #define TILE_COLS 8
-#define TILE_K 256      /* blocks per k-chunk (size of the per-column tables) */
+#define TILE_K 32       /* blocks per k-chunk: a repacked row tile stays in L1 */
+#define SUPER_COLS 64   /* columns that share one repacked row tile */
+
+/* Registers per repacked block: lane i of w[k] holds the 4 weight bytes of
+ * row i that meet activation dword k (k < 8). Q8_0 without VNNI keeps the
+ * low nibbles of w + 128 in w[0..7] and the high ones in w[8..15]. */
+#define WREGS(kind) ((kind) == KQ8 && !QI_VNNI ? 16 : 8)
 
 /* 4 registers, 128-bit lane L of register j = 16 bytes at p + off[4L+j] */
 INLINE void load_rows4x4(const uint8_t *p, const int32_t *off, __m512i *z) {
@@ -475,31 +481,24 @@ INLINE void transpose4(const __m512i *z, __m512i *r) {
     r[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-/* One 16-row x nc-column tile over kc blocks. wb: first row at the k-chunk,
- * off[i]: byte offset of row i (rows past the end repeat the last one),
- * x0: column 0 at the k-chunk, cb/cd: per column, per block bias and scale. */
-INLINE void tile(const int kind, const int nc, int kc, const uint8_t *wb, const int32_t *off, size_t bsz,
-                 const block_q8_0 *x0, size_t xs, const int32_t *cb, const float *cd, float *out, size_t os, int rr,
-                 int accum) {
+/* Transposes kc blocks of 16 rows (wb + off[i]) into wt (WREGS per block)
+ * and their scales into dt. */
+INLINE void repack(const int kind, int kc, const uint8_t *wb, const int32_t *off, __m512i *wt, __m512 *dt) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const int nw = WREGS(kind);
     const __m512i vidx = _mm512_loadu_si512(off);
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
-    __m512 acc[TILE_COLS];
-    UNROLL
-    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f), x80 = _mm512_set1_epi8((char)0x80);
     for (int b = 0; b < kc; b++) {
         const uint8_t *p = wb + (size_t)b * bsz;
-        __m512i wl[8];
-#if !QI_VNNI
-        __m512i wh[8]; /* Q8_0 without VNNI: high nibbles of w + 128 */
-#endif
+        __m512i *w = wt + (size_t)b * nw;
         __m512i z[4], r[4];
         if (kind == KQ4) {
             load_rows4x4(p + 2, off, z);
             transpose4(z, r);
             UNROLL
             for (int k = 0; k < 4; k++) {
-                wl[k] = _mm512_and_si512(r[k], m4);
-                wl[4 + k] = _mm512_and_si512(_mm512_srli_epi16(r[k], 4), m4);
+                w[k] = _mm512_and_si512(r[k], m4);
+                w[4 + k] = _mm512_and_si512(_mm512_srli_epi16(r[k], 4), m4);
             }
         } else {
             UNROLL
@@ -508,17 +507,41 @@ INLINE void tile(const int kind, const int nc, int kc, const uint8_t *wb, const 
                 transpose4(z, r);
                 UNROLL
                 for (int k = 0; k < 4; k++) {
-                    __m512i u = _mm512_xor_si512(r[k], _mm512_set1_epi8((char)0x80));
-#if QI_VNNI
-                    wl[4 * h + k] = u;
-#else
-                    wl[4 * h + k] = _mm512_and_si512(u, m4);
-                    wh[4 * h + k] = _mm512_and_si512(_mm512_srli_epi16(u, 4), m4);
-#endif
+                    __m512i u = _mm512_xor_si512(r[k], x80);
+                    if (nw == 8) {
+                        w[4 * h + k] = u;
+                    } else {
+                        w[4 * h + k] = _mm512_and_si512(u, m4);
+                        w[8 + 4 * h + k] = _mm512_and_si512(_mm512_srli_epi16(u, 4), m4);
+                    }
                 }
             }
         }
-        __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(vidx, p, 1)));
+        dt[b] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(vidx, p, 1)));
+    }
+}
+
+/* One 16-row x nc-column tile over kc repacked blocks. x0: column 0 at the
+ * k-chunk, cb/cd: per column (stride TILE_K), per block bias and scale. */
+INLINE void tile(const int kind, const int nc, int kc, const __m512i *wt, const __m512 *dt, const block_q8_0 *x0,
+                 size_t xs, const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
+    const int nw = WREGS(kind);
+    __m512 acc[TILE_COLS];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+    for (int b = 0; b < kc; b++) {
+        const __m512i *w = wt + (size_t)b * nw;
+        __m512i wl[8];
+        UNROLL
+        for (int k = 0; k < 8; k++) wl[k] = _mm512_load_si512(w + k);
+#if !QI_VNNI
+        __m512i wh[8];
+        if (kind == KQ8) {
+            UNROLL
+            for (int k = 0; k < 8; k++) wh[k] = _mm512_load_si512(w + 8 + k);
+        }
+#endif
+        __m512 dw = dt[b];
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
@@ -551,21 +574,22 @@ INLINE void tile(const int kind, const int nc, int kc, const uint8_t *wb, const 
     }
 }
 
-static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                       int n_cols, float *out, size_t os) {
+INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
+                         size_t xs, int n_cols, float *out, size_t os) {
     const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
     const int nb = n / 32;
     const int32_t bias_mul = kind == KQ4 ? -8 : -128;
-    int32_t cb[TILE_COLS * TILE_K];
-    float cd[TILE_COLS * TILE_K];
-    for (int c0 = 0; c0 < n_cols; c0 += TILE_COLS) {
-        int nc = n_cols - c0 < TILE_COLS ? n_cols - c0 : TILE_COLS;
+    __m512i wt[TILE_K * WREGS(kind)];
+    __m512 dt[TILE_K];
+    int32_t cb[SUPER_COLS * TILE_K];
+    float cd[SUPER_COLS * TILE_K];
+    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
+        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
         for (int k0 = 0; k0 < nb; k0 += TILE_K) {
             int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            const block_q8_0 *x0 = x + (size_t)c0 * xs + k0;
-            for (int c = 0; c < nc; c++)
+            for (int c = 0; c < ns; c++)
                 for (int b = 0; b < kc; b++) {
-                    const block_q8_0 *xb = x0 + (size_t)c * xs + b;
+                    const block_q8_0 *xb = x + (size_t)(s0 + c) * xs + k0 + b;
                     cb[c * TILE_K + b] = bias_mul * ysum32(xb->qs);
                     cd[c * TILE_K + b] = h2f(xb->d);
                 }
@@ -573,31 +597,36 @@ static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows,
                 int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
                 int32_t off[TILE_ROWS];
                 for (int i = 0; i < TILE_ROWS; i++) off[i] = (int32_t)((size_t)(i < rr ? i : rr - 1) * ws);
-                const uint8_t *wb = w + (size_t)r0 * ws + (size_t)k0 * bsz;
-                float *o = out + (size_t)c0 * os + r0;
-                int accum = k0 > 0;
-#define TILE_CASE(K, NC) tile(K, NC, kc, wb, off, bsz, x0, xs, cb, cd, o, os, rr, accum)
-#define TILE_SWITCH(K)                                                                                         \
-    switch (nc) {                                                                                              \
-    case 1: TILE_CASE(K, 1); break;                                                                            \
-    case 2: TILE_CASE(K, 2); break;                                                                            \
-    case 3: TILE_CASE(K, 3); break;                                                                            \
-    case 4: TILE_CASE(K, 4); break;                                                                            \
-    case 5: TILE_CASE(K, 5); break;                                                                            \
-    case 6: TILE_CASE(K, 6); break;                                                                            \
-    case 7: TILE_CASE(K, 7); break;                                                                            \
-    default: TILE_CASE(K, 8); break;                                                                           \
-    }
-                if (kind == KQ4) {
-                    TILE_SWITCH(KQ4)
-                } else {
-                    TILE_SWITCH(KQ8)
-                }
-#undef TILE_SWITCH
+                repack(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, wt, dt);
+                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
+                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
+                    const block_q8_0 *x0 = x + (size_t)(s0 + c0) * xs + k0;
+                    float *o = out + (size_t)(s0 + c0) * os + r0;
+                    const int32_t *cbc = cb + c0 * TILE_K;
+                    const float *cdc = cd + c0 * TILE_K;
+                    int accum = k0 > 0;
+#define TILE_CASE(NC) tile(kind, NC, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum)
+                    switch (nc) {
+                    case 1: TILE_CASE(1); break;
+                    case 2: TILE_CASE(2); break;
+                    case 3: TILE_CASE(3); break;
+                    case 4: TILE_CASE(4); break;
+                    case 5: TILE_CASE(5); break;
+                    case 6: TILE_CASE(6); break;
+                    case 7: TILE_CASE(7); break;
+                    default: TILE_CASE(8); break;
+                    }
 #undef TILE_CASE
+                }
             }
         }
     }
+}
+
+static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                       int n_cols, float *out, size_t os) {
+    if (kind == KQ4) gemm_tiled_k(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
+    else gemm_tiled_k(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
 }
 
 /* ---- entry points ------------------------------------------------------------- */
