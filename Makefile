@@ -41,6 +41,7 @@ TEST_SRC  := $(wildcard test/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 
 .PHONY: all test clean synth model check-aarch64
+.SECONDARY:
 # bench/ holds the benchmark scripts, so the bench executable lives there too
 all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN)
 

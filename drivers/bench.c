@@ -26,9 +26,10 @@ static const char *usage_text =
     "  -r, --repetitions N  timed runs per test after one warm-up (default 5)\n"
     "  -t, --threads LIST   thread counts (default: physical cores)\n"
     "  -o, --output FMT     md (default) or json (llama-bench's field names)\n"
-    "  --kv f32|f16         KV cache type (default from inference_config.c)\n"
+    "  --kv f32|f16|q8_0    KV cache type (default from inference_config.c)\n"
     "  --chunk N            prompt tokens per forward pass (default from inference_config.c)\n"
     "  --exact              f32 reference arithmetic instead of 8-bit activations\n"
+    "  --output-q4_0        requantize the Q8_0 output head to Q4_0 at load\n"
     "  -h, --help           this text\n"
     "QINFER_ISA=scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm forces a kernel level.\n";
 
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
         int ok = 1;
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) { fputs(usage_text, stdout); return 0; }
         else if (!strcmp(f, "--exact")) { cfg.compute = QI_COMPUTE_F32; continue; }
+        else if (!strcmp(f, "--output-q4_0")) { cfg.output_q4_0 = 1; continue; }
         if (!v) { fprintf(stderr, "bench: %s needs a value (see --help)\n", f); return 2; }
         i++;
         if (!strcmp(f, "-m") || !strcmp(f, "--model")) model_path = v;
@@ -133,7 +135,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) ok = parse_list(v, &threads, 1);
         else if (!strcmp(f, "-r") || !strcmp(f, "--repetitions")) { reps = atoi(v); ok = reps >= 1 && reps <= 64; }
         else if (!strcmp(f, "-o") || !strcmp(f, "--output")) { fmt = v; ok = !strcmp(v, "md") || !strcmp(v, "json"); }
-        else if (!strcmp(f, "--kv")) { ok = !strcmp(v, "f32") || !strcmp(v, "f16"); cfg.kv_type = !strcmp(v, "f16") ? QI_KV_F16 : QI_KV_F32; }
+        else if (!strcmp(f, "--kv")) { int t = qi_kv_type_parse(v); ok = t >= 0; cfg.kv_type = (qi_kv_type)(ok ? t : 0); }
         else if (!strcmp(f, "--chunk")) { cfg.prefill_chunk = atoi(v); ok = cfg.prefill_chunk > 0; }
         else { fprintf(stderr, "bench: unknown option '%s' (see --help)\n", f); return 2; }
         if (!ok) { fprintf(stderr, "bench: bad value '%s' for %s\n", v, f); return 2; }
@@ -142,7 +144,7 @@ int main(int argc, char **argv) {
 
     char msg[512];
     qi_model *m = NULL;
-    qi_status st = qi_model_load(model_path, &m, msg, sizeof msg);
+    qi_status st = qi_model_load_cfg(model_path, &cfg, &m, msg, sizeof msg);
     if (st) { fprintf(stderr, "bench: %s: %s\n", model_path, msg); return 1; }
     qi_model_info in;
     qi_model_get_info(m, &in);
@@ -159,8 +161,8 @@ int main(int argc, char **argv) {
     int json = !strcmp(fmt, "json");
     if (json) printf("[\n");
     else {
-        printf("model: %s, %.2f MiB, %.2f M params, %.1f MiB of weights read per generated token\n", model_type,
-               in.weight_bytes / 1048576.0, in.n_params / 1e6, in.decode_bytes / 1048576.0);
+        printf("model: %s, %.2f MiB, %.2f M params, %s head, %.1f MiB of weights read per generated token\n", model_type,
+               in.weight_bytes / 1048576.0, in.n_params / 1e6, in.output_type, in.decode_bytes / 1048576.0);
         printf("| %-10s | %7s | %8s | %6s | %20s | %8s |\n", "isa", "threads", "compute", "test", "t/s", "GB/s");
         printf("| %-10s | %7s | %8s | %6s | %20s | %8s |\n", "----------", "------:", "--------", "-----:", "-------------------:", "-------:");
     }
@@ -205,9 +207,9 @@ int main(int argc, char **argv) {
                 printf("    \"model_size\": %llu,\n    \"model_n_params\": %llu,\n", (unsigned long long)in.weight_bytes,
                        (unsigned long long)in.n_params);
                 printf("    \"n_batch\": %d,\n    \"n_ubatch\": %d,\n    \"n_threads\": %d,\n", cfg.prefill_chunk, cfg.prefill_chunk, r.threads);
-                printf("    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n", cfg.kv_type == QI_KV_F16 ? "f16" : "f32",
-                       cfg.kv_type == QI_KV_F16 ? "f16" : "f32");
-                printf("    \"compute\": \"%s\",\n    \"use_mmap\": true,\n", compute);
+                printf("    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n", qi_kv_type_name(cfg.kv_type),
+                       qi_kv_type_name(cfg.kv_type));
+                printf("    \"compute\": \"%s\",\n    \"output_type\": \"%s\",\n    \"use_mmap\": true,\n", compute, in.output_type);
                 printf("    \"n_prompt\": %d,\n    \"n_gen\": %d,\n    \"test_time\": \"%s\",\n", r.n_prompt, r.n_gen, r.time);
                 printf("    \"avg_ns\": %.0f,\n    \"stddev_ns\": %.0f,\n    \"avg_ts\": %.6f,\n    \"stddev_ts\": %.6f,\n",
                        r.avg_ns, r.sd_ns, r.avg_ts, r.sd_ts);

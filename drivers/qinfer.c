@@ -49,8 +49,9 @@ static const char *usage_text =
     "  -t, --threads N         worker threads (default: physical cores)\n"
     "  -c, --ctx N             KV cache capacity in tokens\n"
     "  --chunk N               prompt tokens per forward pass\n"
-    "  --kv f32|f16            KV cache storage\n"
+    "  --kv f32|f16|q8_0       KV cache storage\n"
     "  --exact                 f32 reference arithmetic instead of 8-bit activations\n"
+    "  --output-q4_0           requantize the Q8_0 output head to Q4_0 at load (faster, less exact)\n"
     "  --out F                 logits: output file\n"
     "  --step                  logits: one token at a time\n"
     "  -q, --quiet             no stats line on stderr\n"
@@ -122,6 +123,7 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(f, "--special")) a->special = 1;
         else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) a->quiet = 1;
         else if (!strcmp(f, "--exact")) a->cfg.compute = QI_COMPUTE_F32;
+        else if (!strcmp(f, "--output-q4_0")) a->cfg.output_q4_0 = 1;
         else if (!strcmp(f, "-n") || !strcmp(f, "--max-tokens") || !strcmp(f, "--n-predict")) INT_OPT(0, 1 << 30, a->max_tokens);
         else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) INT_OPT(0, 1024, a->cfg.n_threads);
         else if (!strcmp(f, "-c") || !strcmp(f, "--ctx")) INT_OPT(0, 1 << 24, a->cfg.kv_capacity);
@@ -135,9 +137,9 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(f, "--repeat-penalty")) FLOAT_OPT(a->cfg.repeat_penalty);
         else if (!strcmp(f, "--kv")) {
             NEEDS_VALUE();
-            if (!strcmp(v, "f32")) a->cfg.kv_type = QI_KV_F32;
-            else if (!strcmp(v, "f16")) a->cfg.kv_type = QI_KV_F16;
-            else return die("--kv takes f32 or f16, got '%s'", v);
+            int t = qi_kv_type_parse(v);
+            if (t < 0) return die("--kv takes f32, f16 or q8_0, got '%s'", v);
+            a->cfg.kv_type = (qi_kv_type)t;
         } else if (f[0] != '-' && !a->text) {
             a->text = f; /* tokenize TEXT */
         } else {
@@ -192,6 +194,8 @@ static int read_ids(const char *path, int32_t **ids, int *n) {
     return 1;
 }
 
+static qi_config load_cfg; /* load-time settings from the command line */
+
 static qi_model *load_model(const char *path) {
     if (!path) {
         fprintf(stderr, "qinfer: no model given (-m MODEL)\n");
@@ -199,7 +203,7 @@ static qi_model *load_model(const char *path) {
     }
     char msg[512];
     qi_model *m = NULL;
-    qi_status st = qi_model_load(path, &m, msg, sizeof msg);
+    qi_status st = qi_model_load_cfg(path, &load_cfg, &m, msg, sizeof msg);
     if (st) fprintf(stderr, "qinfer: %s: %s (%s)\n", path, msg, qi_status_str(st));
     return m;
 }
@@ -229,7 +233,7 @@ static int cmd_info(const args *a) {
     printf("context        %d\n", in.n_ctx_train);
     printf("rope theta     %g\n", in.rope_theta);
     printf("rms eps        %g\n", in.norm_eps);
-    printf("output head    %s\n", in.tied_output ? "tied to token_embd.weight" : "output.weight");
+    printf("output head    %s, run as %s\n", in.tied_output ? "tied to token_embd.weight" : "output.weight", in.output_type);
     printf("tokenizer      %s, vocab %d%s\n", in.tokenizer, in.n_vocab, in.has_vocab ? "" : " (ids only: no text)");
 
     /* tensor types with counts and bytes */
@@ -621,6 +625,7 @@ int main(int argc, char **argv) {
     int r = parse_args(argc, argv, &a);
     if (r == 2) { fputs(usage_text, stdout); return 0; }
     if (r) return 2;
+    load_cfg = a.cfg;
     if (a.text && strcmp(a.cmd, "tokenize")) {
         fprintf(stderr, "qinfer: unexpected argument '%s' (see qinfer --help)\n", a.text);
         return 2;

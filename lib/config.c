@@ -2,6 +2,7 @@
  * inference_config.c so that the optimisation loop edits one small file. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "qinfer.h"
 
@@ -19,8 +20,10 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (c->n_threads < 0 || c->n_threads > 1024) BAD("n_threads = %d: must be 0 (auto) to 1024", c->n_threads);
     if (c->prefill_chunk < 1 || c->prefill_chunk > 65536) BAD("prefill_chunk = %d: must be 1 to 65536", c->prefill_chunk);
     if (c->kv_capacity < 0) BAD("kv_capacity = %d: must be >= 0 (0 = model context)", c->kv_capacity);
-    if (c->kv_type != QI_KV_F32 && c->kv_type != QI_KV_F16) BAD("kv_type = %d: must be QI_KV_F32 or QI_KV_F16", (int)c->kv_type);
+    if (c->kv_type != QI_KV_F32 && c->kv_type != QI_KV_F16 && c->kv_type != QI_KV_Q8_0)
+        BAD("kv_type = %d: must be QI_KV_F32, QI_KV_F16 or QI_KV_Q8_0", (int)c->kv_type);
     if (c->compute != QI_COMPUTE_Q8 && c->compute != QI_COMPUTE_F32) BAD("compute = %d: must be QI_COMPUTE_Q8 or QI_COMPUTE_F32", (int)c->compute);
+    if (c->output_q4_0 != 0 && c->output_q4_0 != 1) BAD("output_q4_0 = %d: must be 0 or 1", c->output_q4_0);
     if (!(c->temperature >= 0) || !isfinite(c->temperature)) BAD("temperature = %g: must be >= 0", c->temperature);
     if (c->top_k < 0) BAD("top_k = %d: must be >= 0 (0 = off)", c->top_k);
     if (!(c->top_p > 0 && c->top_p <= 1)) BAD("top_p = %g: must be in (0, 1]", c->top_p);
@@ -28,6 +31,16 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (!(c->repeat_penalty > 0) || !isfinite(c->repeat_penalty)) BAD("repeat_penalty = %g: must be > 0", c->repeat_penalty);
     if (c->repeat_last_n < 0) BAD("repeat_last_n = %d: must be >= 0", c->repeat_last_n);
     return QI_OK;
+}
+
+static const char *const kv_names[] = {"f32", "f16", "q8_0"};
+
+const char *qi_kv_type_name(qi_kv_type t) { return (unsigned)t < 3 ? kv_names[t] : "?"; }
+
+int qi_kv_type_parse(const char *name) {
+    for (int i = 0; name && i < 3; i++)
+        if (!strcmp(name, kv_names[i])) return i;
+    return -1;
 }
 
 const char *qi_status_str(qi_status s) {

@@ -116,7 +116,7 @@ static void att_worker(void *arg, int ith, int nth) {
     const qi_model *m = s->model;
     const qi_kernels *K = s->kern;
     int hd = m->head_dim, group = m->n_head / m->n_head_kv, q_dim = m->n_head * hd;
-    int f16 = s->kv.type == QI_KV_F16;
+    qi_kv_type kt = s->kv.type;
     float scale = 1.0f / sqrtf((float)hd);
     float *sc = s->s.scores + (size_t)ith * s->kv.capacity;
     int lo, hi;
@@ -130,7 +130,10 @@ static void att_worker(void *arg, int ith, int nth) {
         float mx = -INFINITY;
         for (int p = 0; p <= pos; p++) {
             const void *k = kv_k_row(&s->kv, j->layer, p);
-            sc[p] = scale * (f16 ? K->dot_f16_f32((const uint16_t *)k + off, q, hd) : K->dot_f32((const float *)k + off, q, hd));
+            float d = kt == QI_KV_F32 ? K->dot_f32((const float *)k + off, q, hd)
+                    : kt == QI_KV_F16 ? K->dot_f16_f32((const uint16_t *)k + off, q, hd)
+                    : kv_dot_q8_0((const block_q8_0 *)k + off / QK8_0, q, hd);
+            sc[p] = scale * d;
             if (sc[p] > mx) mx = sc[p];
         }
         float sum = 0;
@@ -142,8 +145,10 @@ static void att_worker(void *arg, int ith, int nth) {
         memset(o, 0, (size_t)hd * sizeof(float));
         for (int p = 0; p <= pos; p++) {
             const void *v = kv_v_row(&s->kv, j->layer, p);
-            if (f16) K->axpy_f16(o, sc[p] * inv, (const uint16_t *)v + off, hd);
-            else K->axpy_f32(o, sc[p] * inv, (const float *)v + off, hd);
+            float w = sc[p] * inv;
+            if (kt == QI_KV_F32) K->axpy_f32(o, w, (const float *)v + off, hd);
+            else if (kt == QI_KV_F16) K->axpy_f16(o, w, (const uint16_t *)v + off, hd);
+            else kv_axpy_q8_0(o, w, (const block_q8_0 *)v + off / QK8_0, hd);
         }
     }
 }

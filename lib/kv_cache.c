@@ -11,8 +11,10 @@ qi_status kv_init(qi_kv_cache *kv, int n_layer, int capacity, int kv_dim, qi_kv_
     kv->capacity = capacity;
     kv->kv_dim = kv_dim;
     kv->type = type;
-    kv->elem_size = type == QI_KV_F16 ? 2 : 4;
-    size_t n = (size_t)n_layer * (size_t)capacity * (size_t)kv_dim * kv->elem_size;
+    if (type == QI_KV_Q8_0 && kv_dim % QK8_0) return QI_ERR_INVALID_ARG;
+    kv->row_bytes = type == QI_KV_Q8_0 ? (size_t)kv_dim / QK8_0 * sizeof(block_q8_0)
+                  : (size_t)kv_dim * (type == QI_KV_F16 ? 2 : 4);
+    size_t n = (size_t)n_layer * (size_t)capacity * kv->row_bytes;
     /* calloc: pages are touched only as the cache fills */
     kv->k = calloc(1, n);
     kv->v = calloc(1, n);
@@ -30,31 +32,49 @@ void kv_free(qi_kv_cache *kv) {
 }
 
 size_t kv_bytes(const qi_kv_cache *kv) {
-    return 2 * (size_t)kv->n_layer * (size_t)kv->capacity * (size_t)kv->kv_dim * kv->elem_size;
+    return 2 * (size_t)kv->n_layer * (size_t)kv->capacity * kv->row_bytes;
 }
 
-static size_t row_index(const qi_kv_cache *kv, int layer, int pos) {
-    return ((size_t)layer * (size_t)kv->capacity + (size_t)pos) * (size_t)kv->kv_dim;
+static size_t row_offset(const qi_kv_cache *kv, int layer, int pos) {
+    return ((size_t)layer * (size_t)kv->capacity + (size_t)pos) * kv->row_bytes;
 }
 
-void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *v) {
-    size_t r = row_index(kv, layer, pos);
-    if (kv->type == QI_KV_F16) {
-        uint16_t *kd = (uint16_t *)kv->k + r, *vd = (uint16_t *)kv->v + r;
-        for (int i = 0; i < kv->kv_dim; i++) {
-            kd[i] = fp32_to_fp16(k[i]);
-            vd[i] = fp32_to_fp16(v[i]);
-        }
-    } else {
-        memcpy((float *)kv->k + r, k, (size_t)kv->kv_dim * sizeof(float));
-        memcpy((float *)kv->v + r, v, (size_t)kv->kv_dim * sizeof(float));
+static void store_row(const qi_kv_cache *kv, void *dst, const float *x) {
+    switch (kv->type) {
+    case QI_KV_F16:
+        for (int i = 0; i < kv->kv_dim; i++) ((uint16_t *)dst)[i] = fp32_to_fp16(x[i]);
+        break;
+    case QI_KV_Q8_0:
+        quantize_row_q8_0(x, dst, kv->kv_dim);
+        break;
+    default:
+        memcpy(dst, x, (size_t)kv->kv_dim * sizeof(float));
+        break;
     }
 }
 
-const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos) {
-    return (const char *)kv->k + row_index(kv, layer, pos) * kv->elem_size;
+void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *v) {
+    size_t off = row_offset(kv, layer, pos);
+    store_row(kv, (char *)kv->k + off, k);
+    store_row(kv, (char *)kv->v + off, v);
 }
 
-const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos) {
-    return (const char *)kv->v + row_index(kv, layer, pos) * kv->elem_size;
+float kv_dot_q8_0(const block_q8_0 *k, const float *q, int n) {
+    float sum = 0;
+    for (int b = 0; b < n / QK8_0; b++) {
+        float acc = 0;
+        for (int j = 0; j < QK8_0; j++) acc += (float)k[b].qs[j] * q[b * QK8_0 + j];
+        sum += fp16_to_fp32(k[b].d) * acc;
+    }
+    return sum;
 }
+
+void kv_axpy_q8_0(float *y, float a, const block_q8_0 *v, int n) {
+    for (int b = 0; b < n / QK8_0; b++) {
+        float ad = a * fp16_to_fp32(v[b].d);
+        for (int j = 0; j < QK8_0; j++) y[b * QK8_0 + j] += ad * (float)v[b].qs[j];
+    }
+}
+
+const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos) { return (const char *)kv->k + row_offset(kv, layer, pos); }
+const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos) { return (const char *)kv->v + row_offset(kv, layer, pos); }

@@ -1,15 +1,17 @@
 /* Per-session key/value cache: for every layer, `capacity` rows of
- * n_head_kv * head_dim keys and as many values, stored as f32 or f16. */
+ * n_head_kv * head_dim keys and as many values, stored as f32, f16 or q8_0
+ * (then a row is kv_dim / 32 blocks, and a head of 64 is two blocks). */
 #ifndef QINFER_KV_CACHE_H
 #define QINFER_KV_CACHE_H
 
 #include <stddef.h>
 #include "qinfer.h"
+#include "quant.h"
 
 typedef struct qi_kv_cache {
     int n_layer, capacity, kv_dim;
     qi_kv_type type;
-    size_t elem_size;
+    size_t row_bytes;
     void *k, *v;            /* [n_layer][capacity][kv_dim] */
 } qi_kv_cache;
 
@@ -23,5 +25,9 @@ void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *
 /* Start of row `pos` of a layer's keys / values (f32 or f16 elements). */
 const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos);
 const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos);
+
+/* q8_0 rows: dot(k, q) and y += a v over n elements (n a multiple of 32) */
+float kv_dot_q8_0(const block_q8_0 *k, const float *q, int n);
+void kv_axpy_q8_0(float *y, float a, const block_q8_0 *v, int n);
 
 #endif

@@ -1,6 +1,9 @@
 /* Bind GGUF tensors to a Qwen2 model. Every shape comes from the file's
  * metadata and is checked against the tensor it describes. */
 #include <stdarg.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,8 +217,49 @@ static qi_status copy_tensor_names(qi_model *m, char *msg, size_t n) {
     return QI_OK;
 }
 
+/* Requantize a Q8_0 head to Q4_0 (ggml's reference rounding), then let the
+ * kernel drop the mapped Q8_0 pages: resident memory shrinks instead of
+ * growing by the copy. */
+static qi_status requantize_output(qi_model *m, char *msg, size_t n) {
+    qi_weight *w = &m->output;
+    if (m->tied_output || w->type != GGML_Q8_0) return QI_OK;
+    size_t rb = row_bytes(GGML_Q4_0, w->n_in);
+    uint8_t *q = malloc(rb * (size_t)w->n_out);
+    float *row = malloc((size_t)w->n_in * sizeof *row);
+    if (!q || !row) {
+        free(q);
+        free(row);
+        return fail(msg, n, QI_ERR_NOMEM, "out of memory requantizing output.weight");
+    }
+    for (int r = 0; r < w->n_out; r++) {
+        dequantize_row(GGML_Q8_0, (const uint8_t *)w->data + (size_t)r * w->row_bytes, row, w->n_in);
+        quantize_row_q4_0(row, (block_q4_0 *)(q + (size_t)r * rb), w->n_in);
+    }
+    free(row);
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)w->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t b = ((uintptr_t)w->data + w->row_bytes * (size_t)w->n_out) & ~((uintptr_t)page - 1);
+    if (m->gguf.mapped && b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+    m->output_owned = q;
+    w->data = q;
+    w->type = GGML_Q4_0;
+    w->row_bytes = rb;
+    return QI_OK;
+}
+
 qi_status qi_model_load(const char *path, qi_model **out, char *msg, size_t msg_size) {
+    return qi_model_load_cfg(path, NULL, out, msg, msg_size);
+}
+
+qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **out, char *msg, size_t msg_size) {
     if (msg && msg_size) msg[0] = 0;
+    qi_config defaults;
+    if (!cfg) {
+        qi_config_default(&defaults);
+        cfg = &defaults;
+    }
+    qi_status cst = qi_config_check(cfg, msg, msg_size);
+    if (cst) return cst;
     if (!out) return fail(msg, msg_size, QI_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!path) return fail(msg, msg_size, QI_ERR_INVALID_ARG, "path is NULL");
@@ -242,6 +286,7 @@ qi_status qi_model_load(const char *path, qi_model **out, char *msg, size_t msg_
             !(st = bind_weights(m, msg, msg_size)) && !(st = copy_tensor_names(m, msg, msg_size))) {
             st = load_tokenizer(m, msg, msg_size);
             if (st == QI_ERR_NO_VOCAB) st = QI_OK; /* an id-only model */
+            if (!st && cfg->output_q4_0) st = requantize_output(m, msg, msg_size);
         }
     }
     if (st) {
@@ -259,6 +304,7 @@ void qi_model_free(qi_model *m) {
     free(m->tensor_names);
     free(m->layers);
     tok_free(m->tok);
+    free(m->output_owned);
     gguf_close(&m->gguf);
     free(m);
 }
@@ -291,7 +337,12 @@ void qi_model_get_info(const qi_model *m, qi_model_info *info) {
     }
     const gguf_tensor *emb = gguf_find_tensor(&m->gguf, "token_embd.weight");
     if (emb) info->decode_bytes = info->weight_bytes - (m->tied_output ? 0 : emb->n_bytes - m->tok_embd.row_bytes);
+    if (m->output_owned) { /* the head as run, not as stored */
+        const gguf_tensor *o = gguf_find_tensor(&m->gguf, "output.weight");
+        info->decode_bytes -= o->n_bytes - m->output.row_bytes * (uint64_t)m->output.n_out;
+    }
     info->synthetic = m->synthetic;
+    info->output_type = m->vocab_only ? "" : ggml_type_name(m->output.type);
 }
 
 qi_status qi_model_tensor(const qi_model *m, uint64_t index, qi_tensor_info *info) {

@@ -27,6 +27,7 @@ struct qi_model {
     int n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx_train;
     float rope_theta, norm_eps;
     qi_weight tok_embd, output;          /* output aliases tok_embd when tied */
+    void *output_owned;                  /* the requantized head, when output_q4_0 */
     int tied_output;
     const float *output_norm;
     qi_layer *layers;

@@ -72,6 +72,10 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     qi_status st = qi_config_check(&c, msg, msg_size);
     if (st) return st;
     int capacity = c.kv_capacity ? c.kv_capacity : m->n_ctx_train;
+    if (c.kv_type == QI_KV_Q8_0 && m->head_dim % 32) {
+        if (msg && msg_size) snprintf(msg, msg_size, "kv_type q8_0 needs a head dimension divisible by 32 (this model: %d)", m->head_dim);
+        return QI_ERR_INVALID_ARG;
+    }
     if (capacity > m->n_ctx_train) {
         if (msg && msg_size)
             snprintf(msg, msg_size, "kv_capacity = %d exceeds the model's context length %d", capacity, m->n_ctx_train);
@@ -100,8 +104,10 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     }
     if (st) {
         if (msg && msg_size)
-            snprintf(msg, msg_size, "out of memory for a %d-token session (KV cache %.1f MiB)", capacity,
-                     2.0 * m->n_layer * capacity * m->n_head_kv * m->head_dim * (c.kv_type == QI_KV_F16 ? 2 : 4) / 1048576.0);
+            snprintf(msg, msg_size, "out of memory for a %d-token session (KV cache %.1f MiB of %s)", capacity,
+                     2.0 * m->n_layer * capacity * m->n_head_kv * m->head_dim *
+                         (c.kv_type == QI_KV_F32 ? 4 : c.kv_type == QI_KV_F16 ? 2 : 34.0 / 32) / 1048576.0,
+                     qi_kv_type_name(c.kv_type));
         qi_session_free(s);
         return st;
     }

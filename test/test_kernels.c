@@ -228,7 +228,8 @@ static void gemm_shapes(int type_q4) {
     /* more rows (several row tiles), more columns, and rows long enough to
      * need more than one k-chunk */
     static const int extra[][3] = {{896, 33, 1}, {896, 48, 17}, {160, 64, 24}, {96, 31, 64}, {8256, 19, 1},
-                                   {8256, 5, 2}, {8256, 17, 9}, {32, 1, 40}, {4864, 40, 3}};
+                                   {8256, 5, 2}, {8256, 17, 9}, {8256, 3, 4}, {32, 1, 40}, {4864, 40, 3},
+                                   {896, 21, 4}, {96, 18, 70}, {1024, 16, 150}};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
         double e = check_gemm(type_q4, extra[i][0], extra[i][1], extra[i][2], 2, 1, 5);
         if (e > worst) worst = e;

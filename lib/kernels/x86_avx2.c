@@ -207,14 +207,30 @@ static void dec_prepare(int kind, const block_q8_0 *x, int kc, dgroup *g) {
     }
 }
 
+/* The 8 f16 scales of a group in reduce4 lane order (blocks 0,2,4,6,1,3,5,7):
+ * each is loaded so that it lands in word m of an xmm register, then the 8
+ * registers are blended; every load stays inside the group. */
+INLINE __m256 dec_scales(const int kind, const uint8_t *p) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+#define DLOAD(m, blk) _mm_loadu_si128((const __m128i *)(p + (blk) * bsz - 2 * (m)))
+    __m128i v = DLOAD(0, 0);
+    v = _mm_blend_epi16(v, DLOAD(1, 2), 0x02);
+    v = _mm_blend_epi16(v, DLOAD(2, 4), 0x04);
+    v = _mm_blend_epi16(v, DLOAD(3, 6), 0x08);
+    v = _mm_blend_epi16(v, DLOAD(4, 1), 0x10);
+    v = _mm_blend_epi16(v, DLOAD(5, 3), 0x20);
+    v = _mm_blend_epi16(v, DLOAD(6, 5), 0x40);
+    v = _mm_blend_epi16(v, DLOAD(7, 7), 0x80);
+#undef DLOAD
+    return _mm256_cvtph_ps(v);
+}
+
 /* 8 blocks (8 * bsz bytes at p[r]) of nr rows against nc prepared columns:
  * acc[r][c] += per-block float terms. Blocks outside dmask (past the end of
  * the row) get a zero scale; their products are zero (zero activations). */
 INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dgroup *g,
                       __m256 (*acc)[DEC_COLS], __m256 dmask) {
     const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const __m256i idx = _mm256_setr_epi32(0, (int)(2 * bsz), (int)(4 * bsz), (int)(6 * bsz), (int)bsz,
-                                          (int)(3 * bsz), (int)(5 * bsz), (int)(7 * bsz));
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
     UNROLL
     for (int r = 0; r < nr; r++) {
@@ -234,7 +250,7 @@ INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t 
                                                 _mm_loadu_si128((const __m128i *)(q + bsz + 16)), 1);
             }
         }
-        __m256 dw = _mm256_and_ps(scales8(_mm256_i32gather_epi32((const int *)p[r], idx, 1)), dmask);
+        __m256 dw = _mm256_and_ps(dec_scales(kind, p[r]), dmask);
         __m256i aw[8];
         if (kind == KQ8) {
             UNROLL
@@ -367,23 +383,20 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 
 #define TILE_ROWS 8
 #define TILE_COLS 4
-#define TILE_K 256      /* blocks per k-chunk (size of the per-column tables) */
+#define TILE_K 32       /* blocks per k-chunk: a repacked row tile stays in L1 */
+#define SUPER_COLS 64   /* columns that share one repacked row tile */
 
-/* One 8-row x nc-column tile over kc Q4_0 blocks. wb: first row at the
- * k-chunk, off[i]: byte offset of row i (rows past the end repeat the last
- * one), x0: column 0 at the k-chunk, cb/cd: per column, per block bias and
- * scale. */
-INLINE void tile(const int nc, int kc, const uint8_t *wb, const int32_t *off, const block_q8_0 *x0, size_t xs,
-                 const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
+/* Transposes kc Q4_0 blocks of 8 rows (wb + off[i]) into wt, 8 registers per
+ * block: lane i of w[k] holds the nibbles of row i that meet activation
+ * dword k; scales into dt. */
+static void repack(int kc, const uint8_t *wb, const int32_t *off, __m256i *wt, __m256 *dt) {
     const __m256i vidx = _mm256_loadu_si256((const __m256i *)off);
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    __m256 acc[TILE_COLS];
-    UNROLL
-    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int b = 0; b < kc; b++) {
         const uint8_t *p = wb + (size_t)b * sizeof(block_q4_0);
+        __m256i *w = wt + (size_t)b * 8;
         /* z[j]: row j in the low 128 bits, row 4+j in the high ones */
-        __m256i z[4], w[8];
+        __m256i z[4];
         UNROLL
         for (int j = 0; j < 4; j++)
             z[j] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p + 2 + off[j]))),
@@ -397,14 +410,30 @@ INLINE void tile(const int nc, int kc, const uint8_t *wb, const int32_t *off, co
             w[k] = _mm256_and_si256(r[k], m4);
             w[4 + k] = _mm256_and_si256(_mm256_srli_epi16(r[k], 4), m4);
         }
-        __m256 dw = scales8(_mm256_i32gather_epi32((const int *)p, vidx, 1));
+        dt[b] = scales8(_mm256_i32gather_epi32((const int *)p, vidx, 1));
+    }
+}
+
+/* One 8-row x nc-column tile over kc repacked blocks. x0: column 0 at the
+ * k-chunk, cb/cd: per column (stride TILE_K), per block bias and scale. */
+INLINE void tile(const int nc, int kc, const __m256i *wt, const __m256 *dt, const block_q8_0 *x0, size_t xs,
+                 const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[TILE_COLS];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < kc; b++) {
+        const __m256i *w = wt + (size_t)b * 8;
+        __m256 dw = dt[b];
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
-            __m256i s = _mm256_maddubs_epi16(w[0], _mm256_set1_epi32(load_i32(yq)));
+            /* 8 nibble products per block and lane: <= 8 * 2 * 15 * 128 fits int16 */
+            __m256i s = _mm256_maddubs_epi16(_mm256_load_si256(w), _mm256_set1_epi32(load_i32(yq)));
             UNROLL
             for (int k = 1; k < 8; k++)
-                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[k], _mm256_set1_epi32(load_i32(yq + 4 * k))));
+                s = _mm256_add_epi16(
+                    s, _mm256_maddubs_epi16(_mm256_load_si256(w + k), _mm256_set1_epi32(load_i32(yq + 4 * k))));
             __m256i is = _mm256_add_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(cb[c * TILE_K + b]));
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, _mm256_set1_ps(cd[c * TILE_K + b])),
                                      acc[c]);
@@ -426,16 +455,17 @@ INLINE void tile(const int nc, int kc, const uint8_t *wb, const int32_t *off, co
 static void gemm_tiled_q4_0(int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
                             int n_cols, float *out, size_t os) {
     const int nb = n / 32;
-    int32_t cb[TILE_COLS * TILE_K];
-    float cd[TILE_COLS * TILE_K];
-    for (int c0 = 0; c0 < n_cols; c0 += TILE_COLS) {
-        int nc = n_cols - c0 < TILE_COLS ? n_cols - c0 : TILE_COLS;
+    __m256i wt[TILE_K * 8];
+    __m256 dt[TILE_K];
+    int32_t cb[SUPER_COLS * TILE_K];
+    float cd[SUPER_COLS * TILE_K];
+    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
+        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
         for (int k0 = 0; k0 < nb; k0 += TILE_K) {
             int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            const block_q8_0 *x0 = x + (size_t)c0 * xs + k0;
-            for (int c = 0; c < nc; c++)
+            for (int c = 0; c < ns; c++)
                 for (int b = 0; b < kc; b++) {
-                    const block_q8_0 *xb = x0 + (size_t)c * xs + b;
+                    const block_q8_0 *xb = x + (size_t)(s0 + c) * xs + k0 + b;
                     cb[c * TILE_K + b] = -8 * ysum32(xb->qs);
                     cd[c * TILE_K + b] = h2f(xb->d);
                 }
@@ -443,14 +473,20 @@ static void gemm_tiled_q4_0(int n, const uint8_t *w, size_t ws, int n_rows, cons
                 int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
                 int32_t off[TILE_ROWS];
                 for (int i = 0; i < TILE_ROWS; i++) off[i] = (int32_t)((size_t)(i < rr ? i : rr - 1) * ws);
-                const uint8_t *wb = w + (size_t)r0 * ws + (size_t)k0 * sizeof(block_q4_0);
-                float *o = out + (size_t)c0 * os + r0;
-                int accum = k0 > 0;
-                switch (nc) {
-                case 1: tile(1, kc, wb, off, x0, xs, cb, cd, o, os, rr, accum); break;
-                case 2: tile(2, kc, wb, off, x0, xs, cb, cd, o, os, rr, accum); break;
-                case 3: tile(3, kc, wb, off, x0, xs, cb, cd, o, os, rr, accum); break;
-                default: tile(4, kc, wb, off, x0, xs, cb, cd, o, os, rr, accum); break;
+                repack(kc, w + (size_t)r0 * ws + (size_t)k0 * sizeof(block_q4_0), off, wt, dt);
+                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
+                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
+                    const block_q8_0 *x0 = x + (size_t)(s0 + c0) * xs + k0;
+                    float *o = out + (size_t)(s0 + c0) * os + r0;
+                    const int32_t *cbc = cb + c0 * TILE_K;
+                    const float *cdc = cd + c0 * TILE_K;
+                    int accum = k0 > 0;
+                    switch (nc) {
+                    case 1: tile(1, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
+                    case 2: tile(2, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
+                    case 3: tile(3, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
+                    default: tile(4, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
+                    }
                 }
             }
         }

@@ -631,9 +631,9 @@ static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows,
 
 /* ---- entry points ------------------------------------------------------------- */
 
-/* below this many columns the decode path (weights streamed once per 4 columns)
- * beats the tiled one */
-#define TILED_MIN_COLS 3
+/* below this many columns the decode path (weights streamed once per 4
+ * columns) beats the tiled one, whose repacking then serves too few columns */
+#define TILED_MIN_COLS 5
 
 static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
                      int n_cols, float *out, size_t os) {
