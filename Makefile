@@ -45,6 +45,10 @@ TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 # bench/ holds the benchmark scripts, so the bench executable lives there too
 all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN)
 
+# files that #include another kernel file
+$(B)/lib/kernels/x86_avx512vnni.o: lib/kernels/x86_avx512.c
+$(B)/lib/kernels/arm_dotprod.o $(B)/lib/kernels/arm_i8mm.o: lib/kernels/arm_neon.c
+
 $(B)/%.o: %.c $(HEADERS) | dirs
 	$(CC) $(CFLAGS) $(KFLAGS) -c $< -o $@
 

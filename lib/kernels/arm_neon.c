@@ -1,26 +1,29 @@
 /* AArch64 NEON kernels. This file is the baseline (armv8-a) table; it is
  * also compiled again by arm_dotprod.c (QI_ARM_DOTPROD: sdot) and by
- * arm_i8mm.c (QI_ARM_I8MM: sdot + smmla), which only swap the int8 product
- * steps and add a register-tiled prefill path.
+ * arm_i8mm.c (QI_ARM_I8MM: sdot + smmla), which swap the int8 product steps
+ * and add a register-tiled prefill path.
  *
  * Every block product is an exact integer sum, converted to float once and
  * scaled by d_w * d_x; only the order of the float additions differs from
  * the scalar reference. Q4_0 nibbles q (0..15) multiply the activations
- * directly and -8 * sum(y) ("bias") is added per activation block.
+ * directly and -8 * sum(y) ("bias") is added per activation block; Q8_0
+ * weights are plain int8.
  *
- *  - decode (few columns; every column count on baseline NEON): the weights
- *    are streamed row by row, 4 blocks per step; the 4 lanes of partial sums
- *    of each block are reduced with pairwise adds so one lane holds one
- *    block's exact sum before a single cvt + fma. Baseline: vmull/vmlal into
- *    int16 (4 nibble products or 2 int8 products per lane, no overflow for
- *    activations in -127..127) then vpadal; dotprod: sdot.
- *  - tiled, dotprod: 4 rows x 8 columns; the 4 rows of a block are
- *    transposed so lane i holds 4 weight bytes of row i and sdot by element
- *    (one activation dword) updates 4 rows at once.
+ *  - decode (1-2 columns on dotprod/i8mm, every column count on baseline
+ *    NEON, 4 columns per pass): the weights are streamed row by row (two rows
+ *    at a time), 4 blocks per step; the 4 lanes of partial sums of each block
+ *    are reduced with pairwise adds so one lane holds one block's exact sum
+ *    before a single cvt + fma. Baseline: vmull/vmlal into int16 (4 nibble
+ *    products or 2 int8 products per lane, no overflow for activations in
+ *    -127..127, what quantize_q8_0 produces) then vpadal; dotprod: sdot.
+ *  - tiled, dotprod: 4 rows x 8 columns per register tile. A tile of 4 rows x
+ *    32 blocks is transposed once into an L1 scratch so that lane i holds
+ *    the 4 weights of row i that meet one activation dword, and reused by up
+ *    to 64 columns; sdot by element (one activation dword) updates 4 rows.
  *  - tiled, i8mm: 4 rows x 8 columns as 2 x 4 tiles of 2 rows x 2 columns;
  *    smmla multiplies 2 rows x 8 bytes by 2 columns x 8 bytes, giving the
- *    exact block sums of a 2 x 2 tile after 4 steps. The column pairs are
- *    interleaved once per column chunk and reused by every row tile. */
+ *    exact block sums of a 2 x 2 tile after 4 steps. Row pairs and column
+ *    pairs are interleaved once (per 32 blocks, per 32 columns) and reused. */
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include <string.h>
@@ -331,70 +334,83 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 }
 
 #if QI_DOT
-/* ---- tiled path: 4 rows x 8 columns --------------------------------------------- */
+/* ---- tiled path: 4 rows x 8 columns ------------------------------------------------ */
 
 #define TILE_ROWS 4
 #define TILE_COLS 8
-#define TILE_K 128 /* blocks per k-chunk (size of the per-column tables) */
+#define TILE_K 32 /* blocks per k-chunk: a repacked row tile stays in L1 */
 
-/* The weights of one block of 4 rows (at p + off[i]) as 8 registers:
- * w[k] lane i = bytes 4k..4k+3 (k < 4: first 16 weights, k >= 4: last 16)
- * of row i, i.e. the weights that meet activation dword k. */
-INLINE void load_rows(const int kind, const uint8_t *p, const size_t *off, int8x16_t *w) {
-    uint8x16_t q[2][4];
-    const int halves = kind == KQ4 ? 1 : 2;
-    UNROLL
-    for (int h = 0; h < halves; h++)
-        UNROLL
-        for (int i = 0; i < 4; i++) q[h][i] = vld1q_u8(p + off[i] + 2 + 16 * h);
-    UNROLL
-    for (int h = 0; h < halves; h++) {
-        uint32x4_t a = vreinterpretq_u32_u8(q[h][0]), b = vreinterpretq_u32_u8(q[h][1]);
-        uint32x4_t c = vreinterpretq_u32_u8(q[h][2]), d = vreinterpretq_u32_u8(q[h][3]);
-        uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(a, b)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(a, b));
-        uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(c, d)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(c, d));
-        uint8x16_t r[4] = {vreinterpretq_u8_u64(vtrn1q_u64(t0, t2)), vreinterpretq_u8_u64(vtrn1q_u64(t1, t3)),
-                           vreinterpretq_u8_u64(vtrn2q_u64(t0, t2)), vreinterpretq_u8_u64(vtrn2q_u64(t1, t3))};
+/* Weight bytes of one block of 4 rows (at p + off[i]), as 4 registers per
+ * 16 weight bytes: r[k] lane i = dword k of row i (vtrn transpose). */
+INLINE void transpose_rows(const uint8_t *p, const size_t *off, uint8x16_t *r) {
+    uint32x4_t a = vreinterpretq_u32_u8(vld1q_u8(p + off[0])), b = vreinterpretq_u32_u8(vld1q_u8(p + off[1]));
+    uint32x4_t c = vreinterpretq_u32_u8(vld1q_u8(p + off[2])), d = vreinterpretq_u32_u8(vld1q_u8(p + off[3]));
+    uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(a, b)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(a, b));
+    uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(c, d)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(c, d));
+    r[0] = vreinterpretq_u8_u64(vtrn1q_u64(t0, t2));
+    r[1] = vreinterpretq_u8_u64(vtrn1q_u64(t1, t3));
+    r[2] = vreinterpretq_u8_u64(vtrn2q_u64(t0, t2));
+    r[3] = vreinterpretq_u8_u64(vtrn2q_u64(t1, t3));
+}
+
+#if !QI_MMLA
+#define SUPER_COLS 64 /* columns that share one repacked row tile */
+
+/* Repacks kc blocks of 4 rows (wb + off[i]) into wt, 8 registers per block:
+ * lane i of w[k] holds the 4 weights of row i that meet activation dword k
+ * (k < 4: bytes 0..15 of the activations, k >= 4: bytes 16..31); scales of
+ * the 4 rows into dt. */
+INLINE void repack(const int kind, int kc, const uint8_t *wb, const size_t *off, int8x16_t *wt, float32x4_t *dt) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    for (int b = 0; b < kc; b++) {
+        const uint8_t *p = wb + (size_t)b * bsz;
+        int8x16_t *w = wt + (size_t)b * 8;
+        uint8x16_t r[4];
+        transpose_rows(p + 2, off, r);
         UNROLL
         for (int k = 0; k < 4; k++) {
             if (kind == KQ4) {
                 w[k] = vreinterpretq_s8_u8(vandq_u8(r[k], vdupq_n_u8(0x0f)));
                 w[4 + k] = vreinterpretq_s8_u8(vshrq_n_u8(r[k], 4));
             } else {
-                w[4 * h + k] = vreinterpretq_s8_u8(r[k]);
+                w[k] = vreinterpretq_s8_u8(r[k]);
             }
         }
+        if (kind == KQ8) {
+            transpose_rows(p + 18, off, r);
+            UNROLL
+            for (int k = 0; k < 4; k++) w[4 + k] = vreinterpretq_s8_u8(r[k]);
+        }
+        dt[b] = scales4(p, off[0], off[1], off[2], off[3]);
     }
 }
 
-#if !QI_MMLA
-/* One 4-row x nc-column tile over kc blocks. off[i]: byte offset of row i
- * (rows past the end repeat the last one), x0: column 0 at the k-chunk,
- * cb/cd: per column, per block bias and scale. */
-INLINE void tile(const int kind, const int nc, int kc, const uint8_t *wb, const size_t *off, const block_q8_0 *x0,
-                 size_t xs, const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+/* One 4-row x nc-column tile over kc repacked blocks. x0: column 0 at the
+ * k-chunk; cb/cd: per column (stride TILE_K), per block bias and scale. */
+INLINE void tile(const int nc, int kc, const int8x16_t *wt, const float32x4_t *dt, const block_q8_0 *x0, size_t xs,
+                 const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
     float32x4_t acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = vdupq_n_f32(0);
     for (int b = 0; b < kc; b++) {
-        const uint8_t *p = wb + (size_t)b * bsz;
-        int8x16_t w[8];
-        load_rows(kind, p, off, w);
-        float32x4_t dw = scales4(p, off[0], off[1], off[2], off[3]);
+        const int8x16_t *w = wt + (size_t)b * 8;
+        int8x16_t wr[8];
+        UNROLL
+        for (int k = 0; k < 8; k++) wr[k] = w[k];
+        float32x4_t dw = dt[b];
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
             int8x16_t ya = vld1q_s8(yq), yb = vld1q_s8(yq + 16);
             int32x4_t is = vdupq_n_s32(cb[c * TILE_K + b]);
-            is = vdotq_laneq_s32(is, w[0], ya, 0);
-            is = vdotq_laneq_s32(is, w[1], ya, 1);
-            is = vdotq_laneq_s32(is, w[2], ya, 2);
-            is = vdotq_laneq_s32(is, w[3], ya, 3);
-            is = vdotq_laneq_s32(is, w[4], yb, 0);
-            is = vdotq_laneq_s32(is, w[5], yb, 1);
-            is = vdotq_laneq_s32(is, w[6], yb, 2);
-            is = vdotq_laneq_s32(is, w[7], yb, 3);
+            is = vdotq_laneq_s32(is, wr[0], ya, 0);
+            is = vdotq_laneq_s32(is, wr[1], ya, 1);
+            is = vdotq_laneq_s32(is, wr[2], ya, 2);
+            is = vdotq_laneq_s32(is, wr[3], ya, 3);
+            is = vdotq_laneq_s32(is, wr[4], yb, 0);
+            is = vdotq_laneq_s32(is, wr[5], yb, 1);
+            is = vdotq_laneq_s32(is, wr[6], yb, 2);
+            is = vdotq_laneq_s32(is, wr[7], yb, 3);
             acc[c] = vfmaq_f32(acc[c], vcvtq_f32_s32(is), vmulq_n_f32(dw, cd[c * TILE_K + b]));
         }
     }
@@ -411,20 +427,21 @@ INLINE void tile(const int kind, const int nc, int kc, const uint8_t *wb, const 
     }
 }
 
-static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                       int n_cols, float *out, size_t os) {
+INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
+                         size_t xs, int n_cols, float *out, size_t os) {
     const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
     const int nb = n / 32;
-    int32_t cb[TILE_COLS * TILE_K];
-    float cd[TILE_COLS * TILE_K];
-    for (int c0 = 0; c0 < n_cols; c0 += TILE_COLS) {
-        int nc = n_cols - c0 < TILE_COLS ? n_cols - c0 : TILE_COLS;
+    int8x16_t wt[TILE_K * 8];
+    float32x4_t dt[TILE_K];
+    int32_t cb[SUPER_COLS * TILE_K];
+    float cd[SUPER_COLS * TILE_K];
+    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
+        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
         for (int k0 = 0; k0 < nb; k0 += TILE_K) {
             int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            const block_q8_0 *x0 = x + (size_t)c0 * xs + k0;
-            for (int c = 0; c < nc; c++)
+            for (int c = 0; c < ns; c++)
                 for (int b = 0; b < kc; b++) {
-                    const block_q8_0 *xb = x0 + (size_t)c * xs + b;
+                    const block_q8_0 *xb = x + (size_t)(s0 + c) * xs + k0 + b;
                     cb[c * TILE_K + b] = kind == KQ4 ? -8 * ysum32(xb->qs) : 0;
                     cd[c * TILE_K + b] = fp16_to_fp32(xb->d);
                 }
@@ -432,33 +449,35 @@ static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows,
                 int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
                 size_t off[TILE_ROWS];
                 for (int i = 0; i < TILE_ROWS; i++) off[i] = (size_t)(i < rr ? i : rr - 1) * ws;
-                const uint8_t *wb = w + (size_t)r0 * ws + (size_t)k0 * bsz;
-                float *o = out + (size_t)c0 * os + r0;
-                int accum = k0 > 0;
-#define TILE_CASE(K, NC) tile(K, NC, kc, wb, off, x0, xs, cb, cd, o, os, rr, accum)
-#define TILE_SWITCH(K)                                                                                         \
-    switch (nc) {                                                                                              \
-    case 1: TILE_CASE(K, 1); break;                                                                            \
-    case 2: TILE_CASE(K, 2); break;                                                                            \
-    case 3: TILE_CASE(K, 3); break;                                                                            \
-    case 4: TILE_CASE(K, 4); break;                                                                            \
-    case 5: TILE_CASE(K, 5); break;                                                                            \
-    case 6: TILE_CASE(K, 6); break;                                                                            \
-    case 7: TILE_CASE(K, 7); break;                                                                            \
-    default: TILE_CASE(K, 8); break;                                                                           \
-    }
-                if (kind == KQ4) {
-                    TILE_SWITCH(KQ4)
-                } else {
-                    TILE_SWITCH(KQ8)
-                }
-#undef TILE_SWITCH
+                repack(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, wt, dt);
+                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
+                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
+                    const block_q8_0 *x0 = x + (size_t)(s0 + c0) * xs + k0;
+                    float *o = out + (size_t)(s0 + c0) * os + r0;
+                    const int32_t *cbc = cb + c0 * TILE_K;
+                    const float *cdc = cd + c0 * TILE_K;
+                    int accum = k0 > 0;
+#define TILE_CASE(NC) tile(NC, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum)
+                    switch (nc) {
+                    case 1: TILE_CASE(1); break;
+                    case 2: TILE_CASE(2); break;
+                    case 3: TILE_CASE(3); break;
+                    case 4: TILE_CASE(4); break;
+                    case 5: TILE_CASE(5); break;
+                    case 6: TILE_CASE(6); break;
+                    case 7: TILE_CASE(7); break;
+                    default: TILE_CASE(8); break;
+                    }
 #undef TILE_CASE
+                }
             }
         }
     }
 }
+
 #else /* QI_MMLA */
+#define SUPER_COLS 32 /* columns that share one repacked row tile */
+#define PAIRS (TILE_COLS / 2)
 
 /* Two activation columns of one block interleaved for smmla: b[s] holds
  * bytes 8s..8s+7 of the first column, then those of the second; bias and dx
@@ -469,22 +488,27 @@ typedef struct {
     float32x4_t dx;
 } colpair;
 
-#define PAIRS (TILE_COLS / 2)
+/* 2 rows of one block interleaved for smmla: a[s] holds weights 8s..8s+7
+ * of the first row, then those of the second; d = [d0, d0, d1, d1]. */
+typedef struct {
+    int8x16_t a[4];
+    float32x4_t d;
+} rowpair;
 
+/* columns [0, nc) of x0 as column pairs (a missing partner is zero) */
 static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int kc, colpair *cp) {
     for (int q = 0; q < (nc + 1) / 2; q++) {
         for (int b = 0; b < kc; b++) {
             const block_q8_0 *y0 = x0 + (size_t)(2 * q) * xs + b;
             const block_q8_0 *y1 = 2 * q + 1 < nc ? x0 + (size_t)(2 * q + 1) * xs + b : NULL;
-            int8x16_t a0 = vld1q_s8(y0->qs), a1 = vld1q_s8(y0->qs + 16);
-            int8x16_t c0 = y1 ? vld1q_s8(y1->qs) : vdupq_n_s8(0), c1 = y1 ? vld1q_s8(y1->qs + 16) : vdupq_n_s8(0);
+            int64x2_t a0 = vreinterpretq_s64_s8(vld1q_s8(y0->qs)), a1 = vreinterpretq_s64_s8(vld1q_s8(y0->qs + 16));
+            int64x2_t c0 = y1 ? vreinterpretq_s64_s8(vld1q_s8(y1->qs)) : vdupq_n_s64(0);
+            int64x2_t c1 = y1 ? vreinterpretq_s64_s8(vld1q_s8(y1->qs + 16)) : vdupq_n_s64(0);
             colpair *p = &cp[q * TILE_K + b];
-            int64x2_t A0 = vreinterpretq_s64_s8(a0), A1 = vreinterpretq_s64_s8(a1);
-            int64x2_t C0 = vreinterpretq_s64_s8(c0), C1 = vreinterpretq_s64_s8(c1);
-            p->b[0] = vreinterpretq_s8_s64(vzip1q_s64(A0, C0));
-            p->b[1] = vreinterpretq_s8_s64(vzip2q_s64(A0, C0));
-            p->b[2] = vreinterpretq_s8_s64(vzip1q_s64(A1, C1));
-            p->b[3] = vreinterpretq_s8_s64(vzip2q_s64(A1, C1));
+            p->b[0] = vreinterpretq_s8_s64(vzip1q_s64(a0, c0));
+            p->b[1] = vreinterpretq_s8_s64(vzip2q_s64(a0, c0));
+            p->b[2] = vreinterpretq_s8_s64(vzip1q_s64(a1, c1));
+            p->b[3] = vreinterpretq_s8_s64(vzip2q_s64(a1, c1));
             int32_t b0 = kind == KQ4 ? -8 * ysum32(y0->qs) : 0, b1 = y1 && kind == KQ4 ? -8 * ysum32(y1->qs) : 0;
             float d0 = fp16_to_fp32(y0->d), d1 = y1 ? fp16_to_fp32(y1->d) : 0;
             int32_t bv[4] = {b0, b1, b0, b1};
@@ -495,41 +519,54 @@ static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int
     }
 }
 
+/* kc blocks of 4 rows (wb + off[i]) as 2 row pairs per block */
+INLINE void repack_mm(const int kind, int kc, const uint8_t *wb, const size_t *off, rowpair *rp) {
+    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    for (int b = 0; b < kc; b++) {
+        const uint8_t *blk = wb + (size_t)b * bsz;
+        UNROLL
+        for (int p = 0; p < 2; p++) {
+            rowpair *o = &rp[2 * b + p];
+            const uint8_t *r0 = blk + off[2 * p], *r1 = blk + off[2 * p + 1];
+            if (kind == KQ4) {
+                uint64x2_t u = vreinterpretq_u64_u8(vld1q_u8(r0 + 2)), v = vreinterpretq_u64_u8(vld1q_u8(r1 + 2));
+                uint8x16_t z1 = vreinterpretq_u8_u64(vzip1q_u64(u, v)), z2 = vreinterpretq_u8_u64(vzip2q_u64(u, v));
+                o->a[0] = vreinterpretq_s8_u8(vandq_u8(z1, vdupq_n_u8(0x0f)));
+                o->a[1] = vreinterpretq_s8_u8(vandq_u8(z2, vdupq_n_u8(0x0f)));
+                o->a[2] = vreinterpretq_s8_u8(vshrq_n_u8(z1, 4));
+                o->a[3] = vreinterpretq_s8_u8(vshrq_n_u8(z2, 4));
+            } else {
+                int64x2_t u0 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r0 + 2));
+                int64x2_t u1 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r0 + 18));
+                int64x2_t v0 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r1 + 2));
+                int64x2_t v1 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r1 + 18));
+                o->a[0] = vreinterpretq_s8_s64(vzip1q_s64(u0, v0));
+                o->a[1] = vreinterpretq_s8_s64(vzip2q_s64(u0, v0));
+                o->a[2] = vreinterpretq_s8_s64(vzip1q_s64(u1, v1));
+                o->a[3] = vreinterpretq_s8_s64(vzip2q_s64(u1, v1));
+            }
+            o->d = scales4(blk, off[2 * p], off[2 * p], off[2 * p + 1], off[2 * p + 1]);
+        }
+    }
+}
+
 /* 4 rows (2 pairs) x np column pairs over kc blocks; result 2x2 tiles
  * acc[p][q] = [r(2p)c(2q), r(2p)c(2q+1), r(2p+1)c(2q), r(2p+1)c(2q+1)]. */
-INLINE void tile_mm(const int kind, const int np, int kc, const uint8_t *wb, const size_t *off, const colpair *cp,
-                    float *out, size_t os, int rr, int nc, int accum) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+INLINE void tile_mm(const int np, int kc, const rowpair *rp, const colpair *cp, float *out, size_t os, int rr,
+                    int nc, int accum) {
     float32x4_t acc[2][PAIRS];
     UNROLL
     for (int p = 0; p < 2; p++)
         UNROLL
         for (int q = 0; q < np; q++) acc[p][q] = vdupq_n_f32(0);
     for (int b = 0; b < kc; b++) {
-        const uint8_t *blk = wb + (size_t)b * bsz;
         int8x16_t a[2][4];
         float32x4_t dw[2];
         UNROLL
         for (int p = 0; p < 2; p++) {
-            const uint8_t *r0 = blk + off[2 * p], *r1 = blk + off[2 * p + 1];
-            if (kind == KQ4) {
-                uint64x2_t u = vreinterpretq_u64_u8(vld1q_u8(r0 + 2)), v = vreinterpretq_u64_u8(vld1q_u8(r1 + 2));
-                uint8x16_t z1 = vreinterpretq_u8_u64(vzip1q_u64(u, v)), z2 = vreinterpretq_u8_u64(vzip2q_u64(u, v));
-                a[p][0] = vreinterpretq_s8_u8(vandq_u8(z1, vdupq_n_u8(0x0f)));
-                a[p][1] = vreinterpretq_s8_u8(vandq_u8(z2, vdupq_n_u8(0x0f)));
-                a[p][2] = vreinterpretq_s8_u8(vshrq_n_u8(z1, 4));
-                a[p][3] = vreinterpretq_s8_u8(vshrq_n_u8(z2, 4));
-            } else {
-                int64x2_t u0 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r0 + 2));
-                int64x2_t u1 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r0 + 18));
-                int64x2_t v0 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r1 + 2));
-                int64x2_t v1 = vreinterpretq_s64_s8(vld1q_s8((const int8_t *)r1 + 18));
-                a[p][0] = vreinterpretq_s8_s64(vzip1q_s64(u0, v0));
-                a[p][1] = vreinterpretq_s8_s64(vzip2q_s64(u0, v0));
-                a[p][2] = vreinterpretq_s8_s64(vzip1q_s64(u1, v1));
-                a[p][3] = vreinterpretq_s8_s64(vzip2q_s64(u1, v1));
-            }
-            dw[p] = scales4(blk, off[2 * p], off[2 * p], off[2 * p + 1], off[2 * p + 1]);
+            UNROLL
+            for (int s = 0; s < 4; s++) a[p][s] = rp[2 * b + p].a[s];
+            dw[p] = rp[2 * b + p].d;
         }
         UNROLL
         for (int q = 0; q < np; q++) {
@@ -561,44 +598,45 @@ INLINE void tile_mm(const int kind, const int np, int kc, const uint8_t *wb, con
         }
 }
 
-static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                       int n_cols, float *out, size_t os) {
+INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
+                         size_t xs, int n_cols, float *out, size_t os) {
     const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
     const int nb = n / 32;
-    colpair cp[PAIRS * TILE_K];
-    for (int c0 = 0; c0 < n_cols; c0 += TILE_COLS) {
-        int nc = n_cols - c0 < TILE_COLS ? n_cols - c0 : TILE_COLS;
-        int np = (nc + 1) / 2;
+    colpair cp[(SUPER_COLS / 2) * TILE_K];
+    rowpair rp[2 * TILE_K];
+    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
+        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
         for (int k0 = 0; k0 < nb; k0 += TILE_K) {
             int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            prepare_pairs(kind, x + (size_t)c0 * xs + k0, xs, nc, kc, cp);
+            prepare_pairs(kind, x + (size_t)s0 * xs + k0, xs, ns, kc, cp);
             for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
                 int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
                 size_t off[TILE_ROWS];
                 for (int i = 0; i < TILE_ROWS; i++) off[i] = (size_t)(i < rr ? i : rr - 1) * ws;
-                const uint8_t *wb = w + (size_t)r0 * ws + (size_t)k0 * bsz;
-                float *o = out + (size_t)c0 * os + r0;
-                int accum = k0 > 0;
-#define TILE_CASE(K, NP) tile_mm(K, NP, kc, wb, off, cp, o, os, rr, nc, accum)
-#define TILE_SWITCH(K)                                                                                         \
-    switch (np) {                                                                                              \
-    case 1: TILE_CASE(K, 1); break;                                                                            \
-    case 2: TILE_CASE(K, 2); break;                                                                            \
-    case 3: TILE_CASE(K, 3); break;                                                                            \
-    default: TILE_CASE(K, 4); break;                                                                           \
-    }
-                if (kind == KQ4) {
-                    TILE_SWITCH(KQ4)
-                } else {
-                    TILE_SWITCH(KQ8)
+                repack_mm(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, rp);
+                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
+                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
+                    const colpair *cpc = cp + (c0 / 2) * TILE_K;
+                    float *o = out + (size_t)(s0 + c0) * os + r0;
+                    int accum = k0 > 0;
+                    switch ((nc + 1) / 2) {
+                    case 1: tile_mm(1, kc, rp, cpc, o, os, rr, nc, accum); break;
+                    case 2: tile_mm(2, kc, rp, cpc, o, os, rr, nc, accum); break;
+                    case 3: tile_mm(3, kc, rp, cpc, o, os, rr, nc, accum); break;
+                    default: tile_mm(4, kc, rp, cpc, o, os, rr, nc, accum); break;
+                    }
                 }
-#undef TILE_SWITCH
-#undef TILE_CASE
             }
         }
     }
 }
 #endif /* QI_MMLA */
+
+static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                       int n_cols, float *out, size_t os) {
+    if (kind == KQ4) gemm_tiled_k(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
+    else gemm_tiled_k(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
 #endif /* QI_DOT */
 
 /* ---- entry points ------------------------------------------------------------- */

@@ -22,7 +22,10 @@
  * Q8_0) times X (n_cols activation rows, each n/32 contiguous block_q8_0,
  * row stride x_stride blocks):
  *     out[c * out_stride + r] = dot(W[r], X[c])     r < n_rows, c < n_cols
- * n is a multiple of 32. Implementations block rows x columns in registers. */
+ * n is a multiple of 32. Activations must lie in -127..127, as quantize_q8_0
+ * makes them (the SIMD sign tricks rely on it); weights may use all of int8.
+ * Implementations block rows x columns in registers, with up to ~50 KiB of
+ * stack for a repacked tile. */
 typedef void (*qi_gemm_fn)(int n, const void *w, size_t w_stride, int n_rows,
                            const block_q8_0 *x, size_t x_stride, int n_cols,
                            float *out, size_t out_stride);

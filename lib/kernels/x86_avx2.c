@@ -10,14 +10,17 @@
  * the sign trick |w| * (y with the sign of w), which needs y != -128 (what
  * quantize_q8_0 produces: -127..127).
  *
- *  - decode (few columns, and Q8_0 always): 8 blocks per step, the weights
- *    streamed row by row; each 256-bit product covers 16 bytes of 2 blocks,
+ *  - decode (Q4_0 with 1-2 columns, Q8_0 always, 4 columns per pass): the
+ *    weights are streamed row by row, 8 blocks per step, with software
+ *    prefetch; each 256-bit product covers 16 bytes of 2 blocks, and the
  *    partial sums are reduced across registers to one exact block sum per
- *    lane (reduce4) before the single cvt + fma.
- *  - tiled (Q4_0 prefill): 8 rows x 4 columns per register tile, the 8 rows
- *    of a block transposed so that lane i holds 4 weight bytes of row i and
- *    each broadcast activation dword feeds 8 rows; the int16 sums of the 8
- *    products of a block stay below 2^15 (8 * 2 * 15 * 128). */
+ *    lane (reduce4) before a single cvt + fma. Scales: 8 loads + blends.
+ *  - tiled (Q4_0 prefill): 8 rows x 4 columns per register tile. A tile of
+ *    8 rows x 32 blocks is transposed once into an L1 scratch so that lane i
+ *    holds the 4 nibbles of row i that meet one activation dword, and reused
+ *    by up to 64 columns; each broadcast activation dword feeds 8 rows. The
+ *    int16 sums of the 8 products of a block stay below 2^15
+ *    (8 * 2 * 15 * 128). */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>

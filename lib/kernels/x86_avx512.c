@@ -1,6 +1,6 @@
-/* AVX-512 kernels (F, BW, VL, DQ; maddubs for the int8 products). The VNNI
- * table is this same code compiled again with QI_AVX512_VNNI defined (see
- * x86_avx512vnni.c): only the int8 dot-product step differs, vpdpbusd there.
+/* AVX-512 kernels (F, BW, VL, DQ; vpmaddubsw for the int8 products). The
+ * VNNI table is this same code compiled again with QI_AVX512_VNNI defined
+ * (x86_avx512vnni.c): only the int8 dot-product step differs, vpdpbusd there.
  *
  * Every block product is an exact integer sum, converted to float once and
  * scaled by d_w * d_x, as in the scalar reference; only the order in which
@@ -9,21 +9,27 @@
  * Q4_0 weights are used as unsigned nibbles q in 0..15 against signed int8
  * activations y: sum (q - 8) y = sum q y - 8 sum y, and the -8 sum y term
  * ("bias") depends on the activation block only, so it is computed once per
- * activation block and added in integer. Q8_0 weights on VNNI go through
- * w ^ 0x80 = w + 128 (unsigned) with the bias -128 sum y.
+ * activation block and added in integer. Q8_0 weights go through
+ * w ^ 0x80 = w + 128 (unsigned) with the bias -128 sum y (VNNI tiles; without
+ * VNNI the tiles split w + 128 into two nibbles), or through the sign trick
+ * |w| * (y with the sign of w) in the decode path without VNNI, which needs
+ * y != -128: quantize_q8_0 produces -127..127.
  *
  * Two paths per weight type:
- *  - decode (few activation columns): the weight matrix is streamed row by
- *    row, 16 blocks per step; the activation column is re-laid out once so
- *    that each 512-bit product covers 4 (Q4_0) or 2 (Q8_0) blocks, and the
- *    partial sums are reduced across registers so each lane ends up with one
- *    block's exact integer sum (scaled with one cvt + one fma per 16 blocks).
+ *  - decode (fewer than 5 activation columns): the weight matrix is streamed
+ *    row by row (two rows at a time), 16 blocks per step, with software
+ *    prefetch; each activation column is re-laid out once so that a 512-bit
+ *    product covers 4 (Q4_0) or 2 (Q8_0) blocks, and the partial sums are
+ *    reduced across registers so each lane ends up with one block's exact
+ *    integer sum (then one cvt + one fma per 16 blocks). The 16 scales come
+ *    out of the loaded bytes with word permutes, not a gather.
  *  - tiled (prefill): 16 weight rows x 8 activation columns per register
- *    tile. The 16 rows of a block are transposed so that lane i of the vector
- *    holds 4 weight bytes of row i; each activation dword is broadcast
- *    (embedded broadcast) and one product step updates 16 rows at once, so a
- *    lane accumulates the exact block sum of its row. Each transposed weight
- *    block is reused for 8 columns, each activation broadcast for 16 rows. */
+ *    tile. A tile of 16 rows x 32 blocks is first transposed into an L1
+ *    scratch ("repacked") so that lane i of a vector holds the 4 weight bytes
+ *    of row i that meet one activation dword; that is reused by up to 64
+ *    columns. Each activation dword is an embedded broadcast and one product
+ *    step updates 16 rows, so a lane accumulates the exact block sum of its
+ *    row; each weight vector is reused for 8 columns in registers. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
