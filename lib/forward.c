@@ -19,6 +19,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attention.h"
 #include "quant.h"
 #include "session.h"
 
@@ -103,56 +104,6 @@ static void matmul1(qi_session *s, const float *x, int n, const qi_weight *w, fl
     matmul(s, x, n, 1, &w, NULL, &out);
 }
 
-/* ---- attention ------------------------------------------------------------ */
-
-typedef struct att_job {
-    const qi_session *s;
-    int layer, n;
-} att_job;
-
-static void att_worker(void *arg, int ith, int nth) {
-    const att_job *j = arg;
-    const qi_session *s = j->s;
-    const qi_model *m = s->model;
-    const qi_kernels *K = s->kern;
-    int hd = m->head_dim, group = m->n_head / m->n_head_kv, q_dim = m->n_head * hd;
-    qi_kv_type kt = s->kv.type;
-    float scale = 1.0f / sqrtf((float)hd);
-    float *sc = s->s.scores + (size_t)ith * s->kv.capacity;
-    int lo, hi;
-    split_range(j->n * m->n_head, 1, ith, nth, &lo, &hi);
-    for (int u = lo; u < hi; u++) {
-        int t = u / m->n_head, h = u % m->n_head;
-        int pos = s->pos + t; /* causal: token t sees positions 0..pos */
-        int off = (h / group) * hd; /* GQA: query head h reads kv head h / group */
-        const float *q = s->s.q + (size_t)t * q_dim + h * hd;
-        float *o = s->s.att + (size_t)t * q_dim + h * hd;
-        float mx = -INFINITY;
-        for (int p = 0; p <= pos; p++) {
-            const void *k = kv_k_row(&s->kv, j->layer, p);
-            float d = kt == QI_KV_F32 ? K->dot_f32((const float *)k + off, q, hd)
-                    : kt == QI_KV_F16 ? K->dot_f16_f32((const uint16_t *)k + off, q, hd)
-                    : kv_dot_q8_0((const block_q8_0 *)k + off / QK8_0, q, hd);
-            sc[p] = scale * d;
-            if (sc[p] > mx) mx = sc[p];
-        }
-        float sum = 0;
-        for (int p = 0; p <= pos; p++) {
-            sc[p] = expf(sc[p] - mx);
-            sum += sc[p];
-        }
-        float inv = 1.0f / sum;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        for (int p = 0; p <= pos; p++) {
-            const void *v = kv_v_row(&s->kv, j->layer, p);
-            float w = sc[p] * inv;
-            if (kt == QI_KV_F32) K->axpy_f32(o, w, (const float *)v + off, hd);
-            else if (kt == QI_KV_F16) K->axpy_f16(o, w, (const uint16_t *)v + off, hd);
-            else kv_axpy_q8_0(o, w, (const block_q8_0 *)v + off / QK8_0, hd);
-        }
-    }
-}
-
 /* ---- small pieces ------------------------------------------------------------ */
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
@@ -189,8 +140,6 @@ static void rope(float *v, int n_heads, int head_dim, const float *cosv, const f
     }
 }
 
-static float silu(float x) { return x / (1.0f + expf(-x)); }
-
 /* ---- the pass ------------------------------------------------------------------ */
 
 void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
@@ -218,7 +167,7 @@ void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
             kv_store(&s->kv, l, s->pos + t, S->k + (size_t)t * kv_dim, S->v + (size_t)t * kv_dim);
         }
         att_job aj = {s, l, n};
-        pool_run(s->pool, att_worker, &aj);
+        pool_run(s->pool, attention_worker, &aj);
         matmul1(s, S->att, n, &L->wo, S->xn);
         for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i];
 
@@ -226,7 +175,7 @@ void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
         const qi_weight *gu[2] = {&L->w_gate, &L->w_up};
         float *gu_out[2] = {S->gate, S->up};
         matmul(s, S->xn, n, 2, gu, NULL, gu_out);
-        for (size_t i = 0; i < (size_t)n * m->n_ff; i++) S->gate[i] = silu(S->gate[i]) * S->up[i];
+        s->kern->swiglu(S->gate, S->up, n * m->n_ff);
         matmul1(s, S->gate, n, &L->w_down, S->xn);
         for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i];
     }

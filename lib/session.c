@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attention.h"
 #include "session.h"
 
 static qi_status set_err(qi_session *s, qi_status st, const char *fmt, ...) {
@@ -18,7 +19,7 @@ static qi_status set_err(qi_session *s, qi_status st, const char *fmt, ...) {
 
 static void scratch_free(qi_scratch *S) {
     float **bufs[] = {&S->x, &S->xn, &S->q, &S->k, &S->v, &S->att, &S->gate, &S->up,
-                      &S->rope_cos, &S->rope_sin, &S->scores, &S->wrow};
+                      &S->rope_cos, &S->rope_sin, &S->att_scratch, &S->wrow};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         free(*bufs[i]);
         *bufs[i] = NULL;
@@ -29,7 +30,7 @@ static void scratch_free(qi_scratch *S) {
 
 static int imax(int a, int b) { return a > b ? a : b; }
 
-static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int capacity, int threads) {
+static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int threads) {
     size_t c = (size_t)chunk;
     int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim;
     memset(S, 0, sizeof *S);
@@ -45,10 +46,10 @@ static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int 
     S->rope_cos = malloc(c * (m->head_dim / 2) * sizeof(float));
     S->rope_sin = malloc(c * (m->head_dim / 2) * sizeof(float));
     S->xq = malloc(c * (size_t)(S->max_dim / QK8_0) * sizeof(block_q8_0));
-    S->scores = malloc((size_t)threads * capacity * sizeof(float));
+    S->att_scratch = malloc((size_t)threads * attention_scratch_floats(m->head_dim, m->n_head / m->n_head_kv) * sizeof(float));
     S->wrow = malloc((size_t)threads * S->max_dim * sizeof(float));
     if (!S->x || !S->xn || !S->q || !S->k || !S->v || !S->att || !S->gate || !S->up || !S->rope_cos ||
-        !S->rope_sin || !S->xq || !S->scores || !S->wrow) {
+        !S->rope_sin || !S->xq || !S->att_scratch || !S->wrow) {
         scratch_free(S);
         return QI_ERR_NOMEM;
     }
@@ -96,7 +97,7 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     int threads = c.n_threads ? c.n_threads : physical_cores();
     st = pool_new(threads, &s->pool);
     if (!st) st = kv_init(&s->kv, m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type);
-    if (!st) st = scratch_alloc(&s->s, m, s->chunk, capacity, threads);
+    if (!st) st = scratch_alloc(&s->s, m, s->chunk, threads);
     if (!st) {
         s->logits = malloc((size_t)m->n_vocab * sizeof(float));
         s->history = malloc((size_t)capacity * sizeof(int32_t));

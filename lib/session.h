@@ -21,7 +21,7 @@ typedef struct qi_scratch {
     float *gate, *up;  /* MLP hidden              [chunk][n_ff] */
     float *rope_cos, *rope_sin; /*               [chunk][head_dim / 2] */
     block_q8_0 *xq;    /* quantized matmul input  [chunk][max_dim / 32] */
-    float *scores;     /* attention weights       [threads][capacity] */
+    float *att_scratch;/* attention tiles         [threads][attention_scratch_floats] */
     float *wrow;       /* dequantized weight rows [threads][max_dim] (exact path) */
     int max_dim;       /* max(n_embd, n_ff, q_dim) */
 } qi_scratch;

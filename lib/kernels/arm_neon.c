@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "generic.h"
 
 #if defined(QI_ARM_I8MM)
 #define QI_TABLE qi_kernels_i8mm
@@ -677,6 +678,10 @@ const qi_kernels QI_TABLE = {
     .axpy_f32 = axpy_f32,
     .dot_f16_f32 = dot_f16_f32,
     .axpy_f16 = axpy_f16,
+    .att_scores = att_scores,
+    .att_exp = att_exp,
+    .att_accum = att_accum,
+    .swiglu = swiglu,
 };
 
 #endif /* __aarch64__ */

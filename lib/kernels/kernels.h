@@ -41,6 +41,13 @@ typedef struct qi_kernels {
     void (*axpy_f32)(float *y, float a, const float *x, int n);       /* y += a x */
     float (*dot_f16_f32)(const uint16_t *a, const float *b, int n);
     void (*axpy_f16)(float *y, float a, const uint16_t *x, int n);    /* y += a x */
+    /* tiled attention's inner loops, one row against one block of keys,
+     * and the SwiGLU activation (lib/kernels/generic.h: every level builds
+     * the same C for its own instruction set) */
+    void (*att_scores)(float *sc, const float *q, const float *kt, int hd, int nj, int stride, float scale);
+    float (*att_exp)(float *p, int nj, float max);                    /* p = exp(p - max); sum */
+    void (*att_accum)(float *o, const float *p, const float *vb, int nj, int hd);
+    void (*swiglu)(float *gate, const float *up, int n);              /* gate = silu(gate) * up */
 } qi_kernels;
 
 extern const qi_kernels qi_kernels_scalar;

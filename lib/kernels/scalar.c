@@ -1,5 +1,6 @@
 /* Scalar reference kernels: plain C, the ground truth for every SIMD one. */
 #include "kernels.h"
+#include "generic.h"
 
 static void quantize_q8_0(const float *x, block_q8_0 *y, int n) { quantize_row_q8_0(x, y, n); }
 
@@ -65,4 +66,8 @@ const qi_kernels qi_kernels_scalar = {
     .axpy_f32 = axpy_f32,
     .dot_f16_f32 = dot_f16_f32,
     .axpy_f16 = axpy_f16,
+    .att_scores = att_scores,
+    .att_exp = att_exp,
+    .att_accum = att_accum,
+    .swiglu = swiglu,
 };

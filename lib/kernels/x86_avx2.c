@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "generic.h"
 
 #define INLINE static inline __attribute__((always_inline))
 /* small fixed-count loops over registers must be unrolled (the build is -O2) */
@@ -529,6 +530,10 @@ const qi_kernels qi_kernels_avx2 = {
     .axpy_f32 = axpy_f32,
     .dot_f16_f32 = dot_f16_f32,
     .axpy_f16 = axpy_f16,
+    .att_scores = att_scores,
+    .att_exp = att_exp,
+    .att_accum = att_accum,
+    .swiglu = swiglu,
 };
 
 #endif /* __x86_64__ */

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "generic.h"
 
 #ifdef QI_AVX512_VNNI
 #define QI_TABLE qi_kernels_avx512vnni
@@ -672,6 +673,10 @@ const qi_kernels QI_TABLE = {
     .axpy_f32 = axpy_f32,
     .dot_f16_f32 = dot_f16_f32,
     .axpy_f16 = axpy_f16,
+    .att_scores = att_scores,
+    .att_exp = att_exp,
+    .att_accum = att_accum,
+    .swiglu = swiglu,
 };
 
 #endif /* __x86_64__ */
