@@ -395,6 +395,64 @@ static void test_axpy(void) {
 
 /* ---- selection ------------------------------------------------------------------------------- */
 
+/* The generic loops (kernels/generic.h) of every level against plain double
+ * arithmetic: exp to 1e-6 relative, the attention pieces and SwiGLU to 1e-5. */
+static void test_generic(void) {
+    for (int L = 0; L < n_levels; L++) {
+        const qi_kernels *K = levels[L];
+        double worst_exp = 0;
+        float p[64], ref[64];
+        for (int i = 0; i < 20000; i++) {
+            float x = -87.0f + 175.0f * rndf();
+            p[0] = x;
+            K->att_exp(p, 1, 0.0f);
+            double e = exp((double)x), rel = fabs(p[0] - e) / e;
+            if (rel > worst_exp) worst_exp = rel;
+        }
+        CHECK(worst_exp < 1e-6, "%s: exp relative error %.3g", K->name, worst_exp);
+        p[0] = -200.0f;
+        K->att_exp(p, 1, 0.0f);
+        CHECK(p[0] >= 0 && p[0] < 1e-37f, "%s: exp of a very negative value is %g", K->name, p[0]);
+        const int hds[] = {64, 32, 80}, njs[] = {1, 7, 64, 33};
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 4; b++) {
+                int hd = hds[a], nj = njs[b], stride = 64;
+                float q[80], kt[80 * 64], vb[64 * 80], sc[64], o[80], o_ref[80];
+                for (int i = 0; i < hd; i++) q[i] = rnds();
+                for (int i = 0; i < hd * stride; i++) kt[i] = rnds();
+                for (int i = 0; i < nj * hd; i++) vb[i] = rnds();
+                K->att_scores(sc, q, kt, hd, nj, stride, 0.125f);
+                double err = 0;
+                for (int j = 0; j < nj; j++) {
+                    double want = 0;
+                    for (int d = 0; d < hd; d++) want += (double)q[d] * kt[d * stride + j];
+                    err = fmax(err, fabs(sc[j] - 0.125 * want));
+                }
+                CHECK(err < 1e-5, "%s: att_scores hd %d nj %d: error %.3g", K->name, hd, nj, err);
+                for (int j = 0; j < nj; j++) { p[j] = rnds(); ref[j] = p[j]; }
+                float sum = K->att_exp(p, nj, 0.5f);
+                double want_sum = 0;
+                for (int j = 0; j < nj; j++) want_sum += exp((double)ref[j] - 0.5);
+                CHECK(fabs(sum - want_sum) < 1e-5 * want_sum, "%s: att_exp sum %g vs %g", K->name, sum, want_sum);
+                for (int d = 0; d < hd; d++) o[d] = o_ref[d] = rnds();
+                K->att_accum(o, p, vb, nj, hd);
+                err = 0;
+                for (int d = 0; d < hd; d++) {
+                    double want = o_ref[d];
+                    for (int j = 0; j < nj; j++) want += (double)p[j] * vb[j * hd + d];
+                    err = fmax(err, fabs(o[d] - want));
+                }
+                CHECK(err < 1e-5, "%s: att_accum hd %d nj %d: error %.3g", K->name, hd, nj, err);
+            }
+        float g[37], u[37], g0[37];
+        for (int i = 0; i < 37; i++) { g[i] = g0[i] = 20 * rnds(); u[i] = rnds(); }
+        K->swiglu(g, u, 37);
+        double err = 0;
+        for (int i = 0; i < 37; i++) err = fmax(err, fabs(g[i] - g0[i] / (1 + exp(-(double)g0[i])) * u[i]));
+        CHECK(err < 1e-5, "%s: swiglu error %.3g", K->name, err);
+    }
+}
+
 static void test_select(void) {
     char err[256];
     CHECK(n_levels >= 1 && levels[0] == &qi_kernels_scalar, "kernels_available must list scalar first");
@@ -460,5 +518,6 @@ int main(void) {
     RUN(test_axpy);
     RUN(test_gemm_q4_0);
     RUN(test_gemm_q8_0);
+    RUN(test_generic);
     return TEST_EXIT();
 }
