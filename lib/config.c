@@ -23,6 +23,7 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (c->kv_type != QI_KV_F32 && c->kv_type != QI_KV_F16 && c->kv_type != QI_KV_Q8_0)
         BAD("kv_type = %d: must be QI_KV_F32, QI_KV_F16 or QI_KV_Q8_0", (int)c->kv_type);
     if (c->compute != QI_COMPUTE_Q8 && c->compute != QI_COMPUTE_F32) BAD("compute = %d: must be QI_COMPUTE_Q8 or QI_COMPUTE_F32", (int)c->compute);
+    if (c->huge_pages != 0 && c->huge_pages != 1) BAD("huge_pages = %d: must be 0 or 1", c->huge_pages);
     if (c->output_q4_0 != 0 && c->output_q4_0 != 1) BAD("output_q4_0 = %d: must be 0 or 1", c->output_q4_0);
     if (!(c->temperature >= 0) || !isfinite(c->temperature)) BAD("temperature = %g: must be >= 0", c->temperature);
     if (c->top_k < 0) BAD("top_k = %d: must be >= 0 (0 = off)", c->top_k);

@@ -63,6 +63,7 @@ typedef struct gguf_file {
     const uint8_t *base;         /* the whole file */
     uint64_t size;
     int mapped;                  /* 1: base came from mmap and gguf_close unmaps it */
+    uint64_t region_size;        /* bytes to unmap */
     uint32_t version;
     uint64_t n_kv, n_tensors;
     gguf_kv *kv;
@@ -73,6 +74,9 @@ typedef struct gguf_file {
 
 /* Map and parse a file. On failure everything is released and err says why. */
 qi_status gguf_open(const char *path, gguf_file *g, char *err, size_t err_size);
+/* The same; with huge_pages, the file is copied (piece by piece, through the
+ * mapping) into read-only anonymous memory on 2 MiB pages. */
+qi_status gguf_open_ex(const char *path, int huge_pages, gguf_file *g, char *err, size_t err_size);
 /* Parse a buffer the caller owns (it must outlive g). */
 qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, size_t err_size);
 void gguf_close(gguf_file *g);

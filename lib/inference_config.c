@@ -8,6 +8,7 @@ const qi_config qi_inference_config = {
     .kv_capacity = 4096,     /* tokens; 0 = the model's trained context */
     .kv_type = QI_KV_F32,    /* faithful to the reference arithmetic */
     .compute = QI_COMPUTE_Q8,/* 8-bit activations, integer dot products */
+    .huge_pages = 1,         /* weights on 2 MiB pages: about +10% decode speed */
     .output_q4_0 = 0,        /* keep the file's 8-bit output head */
     /* sampling: Qwen2.5-Instruct's generation_config.json */
     .temperature = 0.7f,

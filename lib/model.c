@@ -265,7 +265,7 @@ qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **o
     if (!path) return fail(msg, msg_size, QI_ERR_INVALID_ARG, "path is NULL");
     qi_model *m = calloc(1, sizeof *m);
     if (!m) return fail(msg, msg_size, QI_ERR_NOMEM, "out of memory");
-    qi_status st = gguf_open(path, &m->gguf, msg, msg_size);
+    qi_status st = gguf_open_ex(path, cfg->huge_pages, &m->gguf, msg, msg_size);
     if (st) { free(m); return st; }
     gguf_str s;
     if (gguf_get_str(&m->gguf, "general.name", &s)) copy_str(m->name, sizeof m->name, s);
