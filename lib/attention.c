@@ -20,6 +20,8 @@
 /* Keys [p0, p0+nb) of one KV head as kt[d][j] (transposed), values as vb[j][d]. */
 static void load_block(const qi_kv_cache *kv, int layer, int p0, int nb, int off, int hd, float *restrict kt,
                        float *restrict vb) {
+    if (nb < ATT_B) /* the score kernel reads whole blocks: keep the tail defined */
+        for (int d = 0; d < hd; d++) memset(kt + (size_t)d * ATT_B + nb, 0, (size_t)(ATT_B - nb) * sizeof(float));
     for (int j = 0; j < nb; j++) {
         const void *k = kv_k_row(kv, layer, p0 + j), *v = kv_v_row(kv, layer, p0 + j);
         float *vr = vb + (size_t)j * hd;
@@ -43,8 +45,8 @@ static void load_block(const qi_kv_cache *kv, int layer, int p0, int nb, int off
 }
 
 size_t attention_scratch_floats(int head_dim, int group) {
-    /* kt, vb, one score row, and per row of a tile: output, max, sum */
-    return (size_t)2 * head_dim * ATT_B + ATT_B + (size_t)group * ATT_TQ * (head_dim + 2);
+    /* kt, vb, a score row per head of the group, and per row of a tile: output, max, sum */
+    return (size_t)2 * head_dim * ATT_B + (size_t)group * ATT_B + (size_t)group * ATT_TQ * (head_dim + 2);
 }
 
 void attention_worker(void *arg, int ith, int nth) {
@@ -56,7 +58,7 @@ void attention_worker(void *arg, int ith, int nth) {
     const qi_kernels *K = s->kern;
     float *scratch = s->s.att_scratch + (size_t)ith * attention_scratch_floats(hd, group);
     float *kt = scratch, *vb = kt + (size_t)hd * ATT_B, *sc = vb + (size_t)hd * ATT_B;
-    float *out = sc + ATT_B, *row_max = out + (size_t)group * ATT_TQ * hd, *row_sum = row_max + group * ATT_TQ;
+    float *out = sc + (size_t)group * ATT_B, *row_max = out + (size_t)group * ATT_TQ * hd, *row_sum = row_max + group * ATT_TQ;
 
     int tiles = (job->n + ATT_TQ - 1) / ATT_TQ, lo, hi;
     split_range(m->n_head_kv * tiles, 1, ith, nth, &lo, &hi);
@@ -73,24 +75,27 @@ void attention_worker(void *arg, int ith, int nth) {
         for (int p0 = 0; p0 <= last; p0 += ATT_B) {
             int nb = last + 1 - p0 < ATT_B ? last + 1 - p0 : ATT_B;
             load_block(&s->kv, job->layer, p0, nb, off, hd, kt, vb);
-            for (int r = 0; r < rows; r++) {
-                int t = t0 + r / group, h = g * group + r % group;
+            /* the group's query heads of one token share the causal limit */
+            for (int t = t0; t < t1; t++) {
                 int visible = s->pos + t - p0 + 1; /* causal mask: keys up to the token's own position */
                 int nj = visible < nb ? visible : nb;
                 if (nj <= 0) continue;
-                const float *q = s->s.q + (size_t)t * q_dim + (size_t)h * hd;
-                K->att_scores(sc, q, kt, hd, nj, ATT_B, scale);
-                float bm = sc[0];
-                for (int j = 1; j < nj; j++) bm = sc[j] > bm ? sc[j] : bm;
-                float *restrict o = out + (size_t)r * hd;
-                if (bm > row_max[r]) { /* rescale what was summed under the old max */
-                    float c = expf(row_max[r] - bm);
-                    row_sum[r] *= c;
-                    for (int d = 0; d < hd; d++) o[d] *= c;
-                    row_max[r] = bm;
+                int r0 = (t - t0) * group;
+                const float *q = s->s.q + (size_t)t * q_dim + (size_t)g * group * hd;
+                K->att_scores(sc, q, kt, hd, nj, group, ATT_B, scale);
+                for (int i = 0; i < group; i++) {
+                    int r = r0 + i;
+                    float *row = sc + (size_t)i * ATT_B, bm = row[0];
+                    for (int j = 1; j < nj; j++) bm = row[j] > bm ? row[j] : bm;
+                    if (bm > row_max[r]) { /* rescale what was summed under the old max */
+                        float c = expf(row_max[r] - bm), *o = out + (size_t)r * hd;
+                        row_sum[r] *= c;
+                        for (int d = 0; d < hd; d++) o[d] *= c;
+                        row_max[r] = bm;
+                    }
+                    row_sum[r] += K->att_exp(row, nj, row_max[r]);
                 }
-                row_sum[r] += K->att_exp(sc, nj, row_max[r]);
-                K->att_accum(o, sc, vb, nj, hd);
+                K->att_accum(out + (size_t)r0 * hd, sc, vb, nj, hd, group, ATT_B);
             }
         }
         for (int r = 0; r < rows; r++) {

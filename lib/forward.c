@@ -14,8 +14,9 @@
  *
  * Matrix products run chunk-wide: every weight row is read once per chunk
  * and used for all n tokens; a decode step is the same code with n = 1.
- * The products and the attention are split across the session's threads
- * by rows and by (token, head). */
+ * The session's threads split products by rows, attention by (KV head,
+ * query tile), and the per-token steps between them (norms, RoPE, the
+ * 8-bit quantization of the next product's input) by tokens. */
 #include <math.h>
 #include <string.h>
 
@@ -80,28 +81,22 @@ static void mm_worker(void *arg, int ith, int nth) {
     }
 }
 
-/* out_i[t] = W_i x[t] + bias_i for the given products, which share x. */
-static void matmul(qi_session *s, const float *x, int n, int n_mats, const qi_weight *const *w,
+/* out_i[t] = W_i x[t] + bias_i for the given products, which share x. xq is
+ * x already quantized (by the per-token step before), for the products that
+ * take 8-bit input. */
+static void matmul(qi_session *s, const float *x, const block_q8_0 *xq, int n, int n_mats, const qi_weight *const *w,
                    const float *const *bias, float *const *out) {
-    mm_job j = {.s = s, .n_mats = n_mats, .x = x, .n = n};
-    int need_q8 = 0;
+    mm_job j = {.s = s, .n_mats = n_mats, .x = x, .xq = xq, .n = n};
     for (int m = 0; m < n_mats; m++) {
         j.w[m] = w[m];
         j.bias[m] = bias ? bias[m] : NULL;
         j.out[m] = out[m];
-        need_q8 |= uses_q8(s, w[m]);
-    }
-    if (need_q8) { /* quantize the input once for every product that reads it */
-        int n_in = w[0]->n_in;
-        for (int t = 0; t < n; t++)
-            s->kern->quantize_q8_0(x + (size_t)t * n_in, s->s.xq + (size_t)t * (n_in / QK8_0), n_in);
-        j.xq = s->s.xq;
     }
     pool_run(s->pool, mm_worker, &j);
 }
 
-static void matmul1(qi_session *s, const float *x, int n, const qi_weight *w, float *out) {
-    matmul(s, x, n, 1, &w, NULL, &out);
+static void matmul1(qi_session *s, const float *x, const block_q8_0 *xq, int n, const qi_weight *w, float *out) {
+    matmul(s, x, xq, n, 1, &w, NULL, &out);
 }
 
 /* ---- small pieces ------------------------------------------------------------ */
@@ -140,50 +135,117 @@ static void rope(float *v, int n_heads, int head_dim, const float *cosv, const f
     }
 }
 
+/* ---- per-token steps ------------------------------------------------------------ */
+
+/* The work between two products, one token at a time; spread over the pool
+ * when a prompt chunk has enough tokens, inline for a decode step. */
+typedef void (*token_fn)(qi_session *s, const qi_layer *L, int t);
+
+typedef struct tok_job {
+    qi_session *s;
+    const qi_layer *L;
+    int n;
+    token_fn fn;
+} tok_job;
+
+static void tok_worker(void *arg, int ith, int nth) {
+    const tok_job *j = arg;
+    int lo, hi;
+    split_range(j->n, 1, ith, nth, &lo, &hi);
+    for (int t = lo; t < hi; t++) j->fn(j->s, j->L, t);
+}
+
+static void per_token(qi_session *s, const qi_layer *L, int n, token_fn fn) {
+    tok_job j = {s, L, n, fn};
+    if (n < 2 * pool_threads(s->pool)) tok_worker(&j, 0, 1);
+    else pool_run(s->pool, tok_worker, &j);
+}
+
+/* row t of x (n_in wide) quantized into row t of xq, if w takes 8-bit input */
+static void quantize_input(qi_session *s, const qi_weight *w, const float *x, int t) {
+    if (!uses_q8(s, w)) return;
+    size_t n_in = (size_t)w->n_in;
+    s->kern->quantize_q8_0(x + (size_t)t * n_in, s->s.xq + (size_t)t * (n_in / QK8_0), (int)n_in);
+}
+
+/* x += the previous layer's MLP output (none before layer 0); xn = rmsnorm(x) */
+static void step_attn_in(qi_session *s, const qi_layer *L, int t) {
+    const qi_model *m = s->model;
+    size_t D = (size_t)m->n_embd;
+    float *x = s->s.x + t * D, *xn = s->s.xn + t * D;
+    if (L != m->layers)
+        for (size_t i = 0; i < D; i++) x[i] += xn[i];
+    rmsnorm(xn, x, L->attn_norm, (int)D, m->norm_eps);
+    quantize_input(s, &L->wq, s->s.xn, t);
+}
+
+/* RoPE on q and k, then k and v into the cache */
+static void step_rope_store(qi_session *s, const qi_layer *L, int t) {
+    const qi_model *m = s->model;
+    int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim, half = m->head_dim / 2;
+    const float *c = s->s.rope_cos + t * half, *sn = s->s.rope_sin + t * half;
+    rope(s->s.q + (size_t)t * q_dim, m->n_head, m->head_dim, c, sn);
+    rope(s->s.k + (size_t)t * kv_dim, m->n_head_kv, m->head_dim, c, sn);
+    kv_store(&s->kv, (int)(L - m->layers), s->pos + t, s->s.k + (size_t)t * kv_dim, s->s.v + (size_t)t * kv_dim);
+}
+
+static void step_att_out(qi_session *s, const qi_layer *L, int t) { quantize_input(s, &L->wo, s->s.att, t); }
+
+/* x += attention output; xn = rmsnorm(x) */
+static void step_ffn_in(qi_session *s, const qi_layer *L, int t) {
+    const qi_model *m = s->model;
+    size_t D = (size_t)m->n_embd;
+    float *x = s->s.x + t * D, *xn = s->s.xn + t * D;
+    for (size_t i = 0; i < D; i++) x[i] += xn[i];
+    rmsnorm(xn, x, L->ffn_norm, (int)D, m->norm_eps);
+    quantize_input(s, &L->w_gate, s->s.xn, t);
+}
+
+static void step_swiglu(qi_session *s, const qi_layer *L, int t) {
+    size_t F = (size_t)s->model->n_ff;
+    s->kern->swiglu(s->s.gate + t * F, s->s.up + t * F, (int)F);
+    quantize_input(s, &L->w_down, s->s.gate, t);
+}
+
 /* ---- the pass ------------------------------------------------------------------ */
 
 void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
     const qi_model *m = s->model;
     qi_scratch *S = &s->s;
-    int D = m->n_embd, q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim;
-    int half = m->head_dim / 2;
+    size_t D = (size_t)m->n_embd;
 
     for (int t = 0; t < n; t++)
         dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)ids[t] * m->tok_embd.row_bytes,
-                       S->x + (size_t)t * D, D);
+                       S->x + t * D, (int64_t)D);
     rope_tables(m, s->pos, n, S->rope_cos, S->rope_sin);
 
     for (int l = 0; l < m->n_layer; l++) {
         const qi_layer *L = &m->layers[l];
-        for (int t = 0; t < n; t++) rmsnorm(S->xn + (size_t)t * D, S->x + (size_t)t * D, L->attn_norm, D, m->norm_eps);
+        per_token(s, L, n, step_attn_in);
         const qi_weight *qkv[3] = {&L->wq, &L->wk, &L->wv};
         const float *qkv_bias[3] = {L->bq, L->bk, L->bv};
         float *qkv_out[3] = {S->q, S->k, S->v};
-        matmul(s, S->xn, n, 3, qkv, qkv_bias, qkv_out);
-        for (int t = 0; t < n; t++) {
-            const float *c = S->rope_cos + t * half, *sn = S->rope_sin + t * half;
-            rope(S->q + (size_t)t * q_dim, m->n_head, m->head_dim, c, sn);
-            rope(S->k + (size_t)t * kv_dim, m->n_head_kv, m->head_dim, c, sn);
-            kv_store(&s->kv, l, s->pos + t, S->k + (size_t)t * kv_dim, S->v + (size_t)t * kv_dim);
-        }
+        matmul(s, S->xn, S->xq, n, 3, qkv, qkv_bias, qkv_out);
+        per_token(s, L, n, step_rope_store);
         att_job aj = {s, l, n};
         pool_run(s->pool, attention_worker, &aj);
-        matmul1(s, S->att, n, &L->wo, S->xn);
-        for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i];
-
-        for (int t = 0; t < n; t++) rmsnorm(S->xn + (size_t)t * D, S->x + (size_t)t * D, L->ffn_norm, D, m->norm_eps);
+        per_token(s, L, n, step_att_out);
+        matmul1(s, S->att, S->xq, n, &L->wo, S->xn);
+        per_token(s, L, n, step_ffn_in);
         const qi_weight *gu[2] = {&L->w_gate, &L->w_up};
         float *gu_out[2] = {S->gate, S->up};
-        matmul(s, S->xn, n, 2, gu, NULL, gu_out);
-        s->kern->swiglu(S->gate, S->up, n * m->n_ff);
-        matmul1(s, S->gate, n, &L->w_down, S->xn);
-        for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i];
+        matmul(s, S->xn, S->xq, n, 2, gu, NULL, gu_out);
+        per_token(s, L, n, step_swiglu);
+        matmul1(s, S->gate, S->xq, n, &L->w_down, S->xn);
     }
+    for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i]; /* the last MLP output */
     s->pos += n;
     if (!logits) return; /* a prompt chunk whose logits nobody needs */
     /* the head runs only on the rows the caller wants */
     int first = all ? 0 : n - 1;
-    for (int t = first; t < n; t++)
-        rmsnorm(S->xn + (size_t)(t - first) * D, S->x + (size_t)t * D, m->output_norm, D, m->norm_eps);
-    matmul1(s, S->xn, n - first, &m->output, logits);
+    for (int t = first; t < n; t++) {
+        rmsnorm(S->xn + (t - first) * D, S->x + t * D, m->output_norm, (int)D, m->norm_eps);
+        quantize_input(s, &m->output, S->xn, t - first);
+    }
+    matmul1(s, S->xn, S->xq, n - first, &m->output, logits);
 }

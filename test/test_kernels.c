@@ -413,37 +413,41 @@ static void test_generic(void) {
         p[0] = -200.0f;
         K->att_exp(p, 1, 0.0f);
         CHECK(p[0] >= 0 && p[0] < 1e-37f, "%s: exp of a very negative value is %g", K->name, p[0]);
-        const int hds[] = {64, 32, 80}, njs[] = {1, 7, 64, 33};
+        const int hds[] = {64, 32, 80}, njs[] = {1, 7, 64, 33}, nrs[] = {1, 2, 7};
         for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 4; b++) {
-                int hd = hds[a], nj = njs[b], stride = 64;
-                float q[80], kt[80 * 64], vb[64 * 80], sc[64], o[80], o_ref[80];
-                for (int i = 0; i < hd; i++) q[i] = rnds();
-                for (int i = 0; i < hd * stride; i++) kt[i] = rnds();
-                for (int i = 0; i < nj * hd; i++) vb[i] = rnds();
-                K->att_scores(sc, q, kt, hd, nj, stride, 0.125f);
-                double err = 0;
-                for (int j = 0; j < nj; j++) {
-                    double want = 0;
-                    for (int d = 0; d < hd; d++) want += (double)q[d] * kt[d * stride + j];
-                    err = fmax(err, fabs(sc[j] - 0.125 * want));
+            for (int b = 0; b < 4; b++)
+                for (int c = 0; c < 3; c++) {
+                    int hd = hds[a], nj = njs[b], nr = nrs[c], stride = 64;
+                    float q[7 * 80], kt[80 * 64], vb[64 * 80], sc[7 * 64], o[7 * 80], o_ref[7 * 80], pr[7 * 64];
+                    for (int i = 0; i < nr * hd; i++) q[i] = rnds();
+                    for (int i = 0; i < hd * stride; i++) kt[i] = rnds();
+                    for (int i = 0; i < nj * hd; i++) vb[i] = rnds();
+                    K->att_scores(sc, q, kt, hd, nj, nr, stride, 0.125f);
+                    double err = 0;
+                    for (int r = 0; r < nr; r++)
+                        for (int j = 0; j < nj; j++) {
+                            double want = 0;
+                            for (int d = 0; d < hd; d++) want += (double)q[r * hd + d] * kt[d * stride + j];
+                            err = fmax(err, fabs(sc[r * stride + j] - 0.125 * want));
+                        }
+                    CHECK(err < 1e-5, "%s: att_scores hd %d nj %d nr %d: error %.3g", K->name, hd, nj, nr, err);
+                    for (int j = 0; j < nj; j++) { p[j] = rnds(); ref[j] = p[j]; }
+                    float sum = K->att_exp(p, nj, 0.5f);
+                    double want_sum = 0;
+                    for (int j = 0; j < nj; j++) want_sum += exp((double)ref[j] - 0.5);
+                    CHECK(fabs(sum - want_sum) < 1e-5 * want_sum, "%s: att_exp sum %g vs %g", K->name, sum, want_sum);
+                    for (int i = 0; i < nr * 64; i++) pr[i] = rndf();
+                    for (int i = 0; i < nr * hd; i++) o[i] = o_ref[i] = rnds();
+                    K->att_accum(o, pr, vb, nj, hd, nr, 64);
+                    err = 0;
+                    for (int r = 0; r < nr; r++)
+                        for (int d = 0; d < hd; d++) {
+                            double want = o_ref[r * hd + d];
+                            for (int j = 0; j < nj; j++) want += (double)pr[r * 64 + j] * vb[j * hd + d];
+                            err = fmax(err, fabs(o[r * hd + d] - want));
+                        }
+                    CHECK(err < 1e-5, "%s: att_accum hd %d nj %d nr %d: error %.3g", K->name, hd, nj, nr, err);
                 }
-                CHECK(err < 1e-5, "%s: att_scores hd %d nj %d: error %.3g", K->name, hd, nj, err);
-                for (int j = 0; j < nj; j++) { p[j] = rnds(); ref[j] = p[j]; }
-                float sum = K->att_exp(p, nj, 0.5f);
-                double want_sum = 0;
-                for (int j = 0; j < nj; j++) want_sum += exp((double)ref[j] - 0.5);
-                CHECK(fabs(sum - want_sum) < 1e-5 * want_sum, "%s: att_exp sum %g vs %g", K->name, sum, want_sum);
-                for (int d = 0; d < hd; d++) o[d] = o_ref[d] = rnds();
-                K->att_accum(o, p, vb, nj, hd);
-                err = 0;
-                for (int d = 0; d < hd; d++) {
-                    double want = o_ref[d];
-                    for (int j = 0; j < nj; j++) want += (double)p[j] * vb[j * hd + d];
-                    err = fmax(err, fabs(o[d] - want));
-                }
-                CHECK(err < 1e-5, "%s: att_accum hd %d nj %d: error %.3g", K->name, hd, nj, err);
-            }
         float g[37], u[37], g0[37];
         for (int i = 0; i < 37; i++) { g[i] = g0[i] = 20 * rnds(); u[i] = rnds(); }
         K->swiglu(g, u, 37);

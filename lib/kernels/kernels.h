@@ -44,9 +44,9 @@ typedef struct qi_kernels {
     /* tiled attention's inner loops, one row against one block of keys,
      * and the SwiGLU activation (lib/kernels/generic.h: every level builds
      * the same C for its own instruction set) */
-    void (*att_scores)(float *sc, const float *q, const float *kt, int hd, int nj, int stride, float scale);
+    void (*att_scores)(float *sc, const float *q, const float *kt, int hd, int nj, int nr, int stride, float scale);
     float (*att_exp)(float *p, int nj, float max);                    /* p = exp(p - max); sum */
-    void (*att_accum)(float *o, const float *p, const float *vb, int nj, int hd);
+    void (*att_accum)(float *o, const float *p, const float *vb, int nj, int hd, int nr, int pstride);
     void (*swiglu)(float *gate, const float *up, int n);              /* gate = silu(gate) * up */
 } qi_kernels;
 
