@@ -416,6 +416,12 @@ static void other_levels(void) {
         setenv("QINFER_ISA", lv[i]->name, 1);
         printf("  level %s:\n", lv[i]->name);
         t2_prefill("tiny-gqa7-q4_0", 1, QI_KV_F32, TIER_A, 64);
+        if (!strcmp(lv[i]->name, "scalar")) { /* the reference path: tier A on every variant */
+            t2_prefill("tiny-gqa7-f32", 0, QI_KV_F32, TIER_A, 64);
+            t1_prefill("tiny-qwen2-f16", 2, QI_KV_F32, TIER_A);
+            t1_prefill("tiny-qwen2-q4_0", 3, QI_KV_F32, TIER_A);
+            greedy_forced_all();
+        }
         compute_mode = QI_COMPUTE_Q8;
         t2_tier_c("tiny-gqa7-q4_0", QI_KV_F16);
         greedy("tiny-gqa7-q4_0", "tiny-gqa7", 512, 1, TIER_C_MARGIN, 14);
