@@ -1,12 +1,24 @@
 /* Defaults, validation and status texts. The defaults themselves live in
  * inference_config.c so that the optimisation loop edits one small file. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fail.h"
 #include "qinfer.h"
 
 extern const qi_config qi_inference_config;
+
+qi_status fail_msg(char *msg, size_t n, qi_status st, const char *fmt, ...) {
+    if (msg && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, n, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
 
 void qi_config_default(qi_config *cfg) {
     if (cfg) *cfg = qi_inference_config;

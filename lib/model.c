@@ -11,16 +11,7 @@
 #include "model.h"
 #include "quant.h"
 #include "tokenizer.h"
-
-static qi_status fail(char *msg, size_t n, qi_status st, const char *fmt, ...) {
-    if (msg && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, n, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
+#include "fail.h"
 
 static void copy_str(char *dst, size_t n, gguf_str s) {
     size_t len = s.len < n - 1 ? (size_t)s.len : n - 1;
@@ -32,9 +23,9 @@ static void copy_str(char *dst, size_t n, gguf_str s) {
 static qi_status get_dim(const gguf_file *g, const char *key, int *out, char *msg, size_t n) {
     uint64_t v;
     if (!gguf_get_u64(g, key, &v))
-        return fail(msg, n, QI_ERR_MODEL_KEY, "metadata '%s' is missing or not an integer", key);
+        return fail_msg(msg, n, QI_ERR_MODEL_KEY, "metadata '%s' is missing or not an integer", key);
     if (v == 0 || v > (1u << 24))
-        return fail(msg, n, QI_ERR_MODEL_KEY, "metadata '%s' = %llu is out of range", key, (unsigned long long)v);
+        return fail_msg(msg, n, QI_ERR_MODEL_KEY, "metadata '%s' = %llu is out of range", key, (unsigned long long)v);
     *out = (int)v;
     return QI_OK;
 }
@@ -42,10 +33,10 @@ static qi_status get_dim(const gguf_file *g, const char *key, int *out, char *ms
 static qi_status bind_tensor(const gguf_file *g, const char *name, int64_t ne0, int64_t ne1,
                              const gguf_tensor **out, char *msg, size_t n) {
     const gguf_tensor *t = gguf_find_tensor(g, name);
-    if (!t) return fail(msg, n, QI_ERR_MODEL_TENSOR, "tensor '%s' is missing", name);
+    if (!t) return fail_msg(msg, n, QI_ERR_MODEL_TENSOR, "tensor '%s' is missing", name);
     int want_dims = ne1 ? 2 : 1;
     if ((int)t->n_dims != want_dims || (int64_t)t->ne[0] != ne0 || (ne1 && (int64_t)t->ne[1] != ne1))
-        return fail(msg, n, QI_ERR_MODEL_TENSOR,
+        return fail_msg(msg, n, QI_ERR_MODEL_TENSOR,
                     "tensor '%s' has shape [%llu x %llu] (%u dims), expected [%lld x %lld]", name,
                     (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], t->n_dims,
                     (long long)ne0, (long long)(ne1 ? ne1 : 1));
@@ -59,7 +50,7 @@ static qi_status bind_vector(const gguf_file *g, const char *name, int64_t len, 
     qi_status st = bind_tensor(g, name, len, 0, &t, msg, n);
     if (st) return st;
     if (t->type != GGML_F32)
-        return fail(msg, n, QI_ERR_MODEL_TENSOR_TYPE, "tensor '%s' is %s; norms and biases must be F32",
+        return fail_msg(msg, n, QI_ERR_MODEL_TENSOR_TYPE, "tensor '%s' is %s; norms and biases must be F32",
                     name, ggml_type_name(t->type));
     *out = t->data;
     return QI_OK;
@@ -71,7 +62,7 @@ static qi_status bind_matrix(const gguf_file *g, const char *name, int n_in, int
     qi_status st = bind_tensor(g, name, n_in, n_out, &t, msg, n);
     if (st) return st;
     if (!weight_type_supported(t->type))
-        return fail(msg, n, QI_ERR_MODEL_TENSOR_TYPE, "tensor '%s' has type %s, which qinfer does not run",
+        return fail_msg(msg, n, QI_ERR_MODEL_TENSOR_TYPE, "tensor '%s' has type %s, which qinfer does not run",
                     name, ggml_type_name(t->type));
     w->data = t->data;
     w->type = t->type;
@@ -85,11 +76,11 @@ static qi_status load_hparams(qi_model *m, char *msg, size_t n) {
     const gguf_file *g = &m->gguf;
     gguf_str arch;
     if (!gguf_get_str(g, "general.architecture", &arch))
-        return fail(msg, n, QI_ERR_MODEL_ARCH, "metadata 'general.architecture' is missing");
+        return fail_msg(msg, n, QI_ERR_MODEL_ARCH, "metadata 'general.architecture' is missing");
     if (!gguf_str_eq(arch, "qwen2")) {
         char a[64];
         copy_str(a, sizeof a, arch);
-        return fail(msg, n, QI_ERR_MODEL_ARCH, "general.architecture is '%s'; qinfer runs 'qwen2'", a);
+        return fail_msg(msg, n, QI_ERR_MODEL_ARCH, "general.architecture is '%s'; qinfer runs 'qwen2'", a);
     }
     qi_status st;
     if ((st = get_dim(g, "qwen2.embedding_length", &m->n_embd, msg, n)) ||
@@ -103,27 +94,27 @@ static qi_status load_hparams(qi_model *m, char *msg, size_t n) {
         (st = get_dim(g, "qwen2.attention.head_count_kv", &m->n_head_kv, msg, n)))
         return st;
     if (m->n_head % m->n_head_kv)
-        return fail(msg, n, QI_ERR_MODEL_KEY, "head_count %d is not a multiple of head_count_kv %d",
+        return fail_msg(msg, n, QI_ERR_MODEL_KEY, "head_count %d is not a multiple of head_count_kv %d",
                     m->n_head, m->n_head_kv);
     if (gguf_find_kv(g, "qwen2.attention.key_length")) {
         if ((st = get_dim(g, "qwen2.attention.key_length", &m->head_dim, msg, n))) return st;
     } else {
         if (m->n_embd % m->n_head)
-            return fail(msg, n, QI_ERR_MODEL_KEY, "embedding_length %d is not a multiple of head_count %d",
+            return fail_msg(msg, n, QI_ERR_MODEL_KEY, "embedding_length %d is not a multiple of head_count %d",
                         m->n_embd, m->n_head);
         m->head_dim = m->n_embd / m->n_head;
     }
     if (m->head_dim % 2)
-        return fail(msg, n, QI_ERR_MODEL_KEY, "head dimension %d is odd; RoPE needs pairs", m->head_dim);
+        return fail_msg(msg, n, QI_ERR_MODEL_KEY, "head dimension %d is odd; RoPE needs pairs", m->head_dim);
     double v;
     m->rope_theta = 10000.0f;
     if (gguf_find_kv(g, "qwen2.rope.freq_base")) {
         if (!gguf_get_f64(g, "qwen2.rope.freq_base", &v) || !(v > 0))
-            return fail(msg, n, QI_ERR_MODEL_KEY, "metadata 'qwen2.rope.freq_base' must be a positive number");
+            return fail_msg(msg, n, QI_ERR_MODEL_KEY, "metadata 'qwen2.rope.freq_base' must be a positive number");
         m->rope_theta = (float)v;
     }
     if (!gguf_get_f64(g, "qwen2.attention.layer_norm_rms_epsilon", &v) || !(v > 0) || v > 1)
-        return fail(msg, n, QI_ERR_MODEL_KEY,
+        return fail_msg(msg, n, QI_ERR_MODEL_KEY,
                     "metadata 'qwen2.attention.layer_norm_rms_epsilon' is missing or out of range");
     m->norm_eps = (float)v;
     return QI_OK;
@@ -141,7 +132,7 @@ static qi_status load_tokenizer_kind(qi_model *m, char *msg, size_t n) {
     uint64_t vs;
     if (gguf_find_kv(g, "qwen2.vocab_size")) {
         if (!gguf_get_u64(g, "qwen2.vocab_size", &vs) || vs == 0 || vs > (1u << 24))
-            return fail(msg, n, QI_ERR_MODEL_KEY, "metadata 'qwen2.vocab_size' is not a valid count");
+            return fail_msg(msg, n, QI_ERR_MODEL_KEY, "metadata 'qwen2.vocab_size' is not a valid count");
         m->n_vocab = (int)vs;
     }
     return QI_OK;
@@ -153,7 +144,7 @@ static qi_status load_tokenizer(qi_model *m, char *msg, size_t n) {
     qi_status st = tok_load(&m->gguf, &m->tok, msg, n);
     if (st) return st;
     if (m->n_vocab && tok_n_vocab(m->tok) > m->n_vocab)
-        return fail(msg, n, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens has %d entries, more than the %d embedding rows",
+        return fail_msg(msg, n, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens has %d entries, more than the %d embedding rows",
                     tok_n_vocab(m->tok), m->n_vocab);
     return QI_OK;
 }
@@ -161,12 +152,12 @@ static qi_status load_tokenizer(qi_model *m, char *msg, size_t n) {
 static qi_status bind_weights(qi_model *m, char *msg, size_t n) {
     const gguf_file *g = &m->gguf;
     const gguf_tensor *emb = gguf_find_tensor(g, "token_embd.weight");
-    if (!emb) return fail(msg, n, QI_ERR_MODEL_TENSOR, "tensor 'token_embd.weight' is missing");
+    if (!emb) return fail_msg(msg, n, QI_ERR_MODEL_TENSOR, "tensor 'token_embd.weight' is missing");
     if (emb->n_dims != 2 || (int64_t)emb->ne[0] != m->n_embd || emb->ne[1] > (1u << 24))
-        return fail(msg, n, QI_ERR_MODEL_TENSOR, "tensor 'token_embd.weight' has shape [%llu x %llu], expected [%d x n_vocab]",
+        return fail_msg(msg, n, QI_ERR_MODEL_TENSOR, "tensor 'token_embd.weight' has shape [%llu x %llu], expected [%d x n_vocab]",
                     (unsigned long long)emb->ne[0], (unsigned long long)emb->ne[1], m->n_embd);
     if (m->n_vocab && m->n_vocab != (int)emb->ne[1])
-        return fail(msg, n, QI_ERR_MODEL_TENSOR, "qwen2.vocab_size %d disagrees with token_embd.weight's %llu rows",
+        return fail_msg(msg, n, QI_ERR_MODEL_TENSOR, "qwen2.vocab_size %d disagrees with token_embd.weight's %llu rows",
                     m->n_vocab, (unsigned long long)emb->ne[1]);
     m->n_vocab = (int)emb->ne[1];
     qi_status st;
@@ -180,7 +171,7 @@ static qi_status bind_weights(qi_model *m, char *msg, size_t n) {
     if ((st = bind_vector(g, "output_norm.weight", m->n_embd, &m->output_norm, msg, n))) return st;
 
     m->layers = calloc((size_t)m->n_layer, sizeof *m->layers);
-    if (!m->layers) return fail(msg, n, QI_ERR_NOMEM, "out of memory");
+    if (!m->layers) return fail_msg(msg, n, QI_ERR_NOMEM, "out of memory");
     int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim;
     for (int l = 0; l < m->n_layer; l++) {
         qi_layer *L = &m->layers[l];
@@ -207,10 +198,10 @@ static qi_status bind_weights(qi_model *m, char *msg, size_t n) {
 static qi_status copy_tensor_names(qi_model *m, char *msg, size_t n) {
     const gguf_file *g = &m->gguf;
     m->tensor_names = calloc(g->n_tensors ? g->n_tensors : 1, sizeof(char *));
-    if (!m->tensor_names) return fail(msg, n, QI_ERR_NOMEM, "out of memory");
+    if (!m->tensor_names) return fail_msg(msg, n, QI_ERR_NOMEM, "out of memory");
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_str s = g->tensors[i].name;
-        if (!(m->tensor_names[i] = malloc(s.len + 1))) return fail(msg, n, QI_ERR_NOMEM, "out of memory");
+        if (!(m->tensor_names[i] = malloc(s.len + 1))) return fail_msg(msg, n, QI_ERR_NOMEM, "out of memory");
         memcpy(m->tensor_names[i], s.ptr, s.len);
         m->tensor_names[i][s.len] = 0;
     }
@@ -229,7 +220,7 @@ static qi_status requantize_output(qi_model *m, char *msg, size_t n) {
     if (!q || !row) {
         free(q);
         free(row);
-        return fail(msg, n, QI_ERR_NOMEM, "out of memory requantizing output.weight");
+        return fail_msg(msg, n, QI_ERR_NOMEM, "out of memory requantizing output.weight");
     }
     for (int r = 0; r < w->n_out; r++) {
         dequantize_row(GGML_Q8_0, (const uint8_t *)w->data + (size_t)r * w->row_bytes, row, w->n_in);
@@ -260,11 +251,11 @@ qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **o
     }
     qi_status cst = qi_config_check(cfg, msg, msg_size);
     if (cst) return cst;
-    if (!out) return fail(msg, msg_size, QI_ERR_INVALID_ARG, "out is NULL");
+    if (!out) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
-    if (!path) return fail(msg, msg_size, QI_ERR_INVALID_ARG, "path is NULL");
+    if (!path) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "path is NULL");
     qi_model *m = calloc(1, sizeof *m);
-    if (!m) return fail(msg, msg_size, QI_ERR_NOMEM, "out of memory");
+    if (!m) return fail_msg(msg, msg_size, QI_ERR_NOMEM, "out of memory");
     qi_status st = gguf_open_ex(path, cfg->huge_pages, &m->gguf, msg, msg_size);
     if (st) { free(m); return st; }
     gguf_str s;
@@ -277,7 +268,7 @@ qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **o
         st = load_tokenizer_kind(m, msg, msg_size);
         if (!st) st = load_tokenizer(m, msg, msg_size);
         if (st == QI_ERR_NO_VOCAB)
-            st = fail(msg, msg_size, QI_ERR_MODEL_TENSOR,
+            st = fail_msg(msg, msg_size, QI_ERR_MODEL_TENSOR,
                       "the file holds neither tensors (token_embd.weight is missing) nor a vocabulary");
         if (!st && gguf_find_kv(&m->gguf, "qwen2.embedding_length")) st = load_hparams(m, msg, msg_size);
         if (!st) m->n_vocab = tok_n_vocab(m->tok);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fail.h"
 #include "tokenizer.h"
 #include "unicode.h"
 
@@ -86,16 +87,6 @@ static int64_t merge_find(const qi_tokenizer *t, int32_t a, int32_t b) {
 
 /* ---- load --------------------------------------------------------------------- */
 
-static qi_status fail(char *err, size_t err_size, qi_status st, const char *fmt, ...) {
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 static int32_t rd_i32(const uint8_t *p) {
     return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 }
@@ -114,7 +105,7 @@ static qi_status load_special_id(const gguf_file *g, const qi_tokenizer *t, cons
     if (!kv) return QI_OK;
     uint64_t v;
     if (!gguf_get_u64(g, key, &v) || v >= (uint64_t)t->n_tokens)
-        return fail(err, err_size, QI_ERR_TOKENIZER, "%s must be a token id below %d", key, t->n_tokens);
+        return fail_msg(err, err_size, QI_ERR_TOKENIZER, "%s must be a token id below %d", key, t->n_tokens);
     *out = (int32_t)v;
     return QI_OK;
 }
@@ -122,9 +113,9 @@ static qi_status load_special_id(const gguf_file *g, const qi_tokenizer *t, cons
 static qi_status load_tokens(const gguf_file *g, qi_tokenizer *t, char *err, size_t err_size) {
     const gguf_kv *kv = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_STRING);
     if (!kv)
-        return fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens missing or not an array of strings");
+        return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens missing or not an array of strings");
     if (kv->v.arr.n == 0 || kv->v.arr.n > (1u << 30))
-        return fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens has %llu entries",
+        return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.tokens has %llu entries",
                     (unsigned long long)kv->v.arr.n);
     int n = (int)kv->v.arr.n;
     t->n_tokens = n;
@@ -143,7 +134,7 @@ static qi_status load_tokens(const gguf_file *g, qi_tokenizer *t, char *err, siz
     while (cap < 2u * (uint32_t)n) cap <<= 1;
     t->vtab = malloc(cap * sizeof *t->vtab);
     if (!t->text || !t->off || !t->type || !t->vtab)
-        return fail(err, err_size, QI_ERR_NOMEM, "out of memory for the vocab");
+        return fail_msg(err, err_size, QI_ERR_NOMEM, "out of memory for the vocab");
     t->vmask = cap - 1;
     memset(t->vtab, 0xFF, cap * sizeof *t->vtab);
     size_t o = 0;
@@ -172,12 +163,12 @@ static qi_status load_tokens(const gguf_file *g, qi_tokenizer *t, char *err, siz
     if (gguf_find_kv(g, "tokenizer.ggml.token_type")) {
         const gguf_kv *tk = gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_INT32);
         if (!tk || tk->v.arr.n != (uint64_t)n)
-            return fail(err, err_size, QI_ERR_TOKENIZER,
+            return fail_msg(err, err_size, QI_ERR_TOKENIZER,
                         "tokenizer.ggml.token_type must be an int32 array of %d entries", n);
         for (int i = 0; i < n; i++) {
             int32_t v = rd_i32(tk->v.arr.data + 4 * (size_t)i);
             if (v < TOK_UNDEFINED || v > TOK_BYTE)
-                return fail(err, err_size, QI_ERR_TOKENIZER,
+                return fail_msg(err, err_size, QI_ERR_TOKENIZER,
                             "tokenizer.ggml.token_type[%d] = %d is not a known type", i, (int)v);
             t->type[i] = (uint8_t)v;
         }
@@ -190,17 +181,17 @@ static qi_status load_merges(const gguf_file *g, qi_tokenizer *t, char *err, siz
     const gguf_kv *kv = NULL;
     if (gguf_find_kv(g, "tokenizer.ggml.merges")) {
         kv = gguf_get_arr(g, "tokenizer.ggml.merges", GGUF_STRING);
-        if (!kv) return fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges is not an array of strings");
+        if (!kv) return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges is not an array of strings");
         n = kv->v.arr.n;
         if (n > (1u << 30))
-            return fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges has %llu entries",
+            return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges has %llu entries",
                         (unsigned long long)n);
     }
     t->n_merges = (int)n;
     uint64_t cap = 1024;
     while (cap < 2 * n) cap <<= 1;
     t->mtab = malloc(cap * sizeof *t->mtab);
-    if (!t->mtab) return fail(err, err_size, QI_ERR_NOMEM, "out of memory for the merges");
+    if (!t->mtab) return fail_msg(err, err_size, QI_ERR_NOMEM, "out of memory for the merges");
     t->mmask = cap - 1;
     for (uint64_t i = 0; i < cap; i++) t->mtab[i].rank = -1;
     const uint8_t *p = n ? kv->v.arr.data : NULL;
@@ -210,7 +201,7 @@ static qi_status load_merges(const gguf_file *g, qi_tokenizer *t, char *err, siz
         /* "left right"; the search starts at 1 as a token can not be empty */
         const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
         if (!sp || sp + 1 == s.ptr + s.len)
-            return fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges[%llu] is not \"left right\"",
+            return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges[%llu] is not \"left right\"",
                         (unsigned long long)r);
         size_t na = (size_t)(sp - s.ptr), nb = s.len - na - 1;
         int32_t a = vocab_find2(t, s.ptr, na, "", 0);
@@ -218,7 +209,7 @@ static qi_status load_merges(const gguf_file *g, qi_tokenizer *t, char *err, siz
         int32_t m = vocab_find2(t, s.ptr, na, sp + 1, nb);
         if (a < 0 || b < 0 || m < 0) {
             int show = s.len > 60 ? 60 : (int)s.len;
-            return fail(err, err_size, QI_ERR_TOKENIZER,
+            return fail_msg(err, err_size, QI_ERR_TOKENIZER,
                         "tokenizer.ggml.merges[%llu] \"%.*s\": %s is not in tokenizer.ggml.tokens",
                         (unsigned long long)r, show, s.ptr,
                         a < 0 ? "the left part" : b < 0 ? "the right part" : "the merged token");
@@ -259,21 +250,21 @@ qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err
     if (!g) return QI_ERR_INVALID_ARG;
     gguf_str model;
     if (!gguf_find_kv(g, "tokenizer.ggml.model"))
-        return fail(err, err_size, QI_ERR_NO_VOCAB, "no tokenizer.ggml.model: the file has no vocab");
+        return fail_msg(err, err_size, QI_ERR_NO_VOCAB, "no tokenizer.ggml.model: the file has no vocab");
     if (!gguf_get_str(g, "tokenizer.ggml.model", &model))
-        return fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.model is not a string");
+        return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.model is not a string");
     if (gguf_str_eq(model, "none"))
-        return fail(err, err_size, QI_ERR_NO_VOCAB, "tokenizer.ggml.model is \"none\": the file has no vocab");
+        return fail_msg(err, err_size, QI_ERR_NO_VOCAB, "tokenizer.ggml.model is \"none\": the file has no vocab");
     if (!gguf_str_eq(model, "gpt2"))
-        return fail(err, err_size, QI_ERR_TOKENIZER,
+        return fail_msg(err, err_size, QI_ERR_TOKENIZER,
                     "tokenizer.ggml.model \"%.*s\" is not supported (only \"gpt2\" byte-level BPE)",
                     (int)(model.len > 40 ? 40 : model.len), model.ptr);
 
     qi_tokenizer *t = calloc(1, sizeof *t);
-    if (!t) return fail(err, err_size, QI_ERR_NOMEM, "out of memory");
+    if (!t) return fail_msg(err, err_size, QI_ERR_NOMEM, "out of memory");
     qi_status st;
     if ((st = load_tokens(g, t, err, err_size)) || (st = load_merges(g, t, err, err_size))) goto bad;
-    if ((st = load_specials(t))) { fail(err, err_size, st, "out of memory"); goto bad; }
+    if ((st = load_specials(t))) { fail_msg(err, err_size, st, "out of memory"); goto bad; }
     if ((st = load_special_id(g, t, "tokenizer.ggml.bos_token_id", &t->bos, err, err_size)) ||
         (st = load_special_id(g, t, "tokenizer.ggml.eos_token_id", &t->eos, err, err_size)))
         goto bad;
@@ -285,7 +276,7 @@ qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err
     gguf_str pre;
     if (gguf_find_kv(g, "tokenizer.ggml.pre")) {
         if (!gguf_get_str(g, "tokenizer.ggml.pre", &pre)) {
-            st = fail(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.pre is not a string");
+            st = fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.pre is not a string");
             goto bad;
         }
         if (!gguf_str_eq(pre, "qwen2") && !gguf_str_eq(pre, "deepseek-r1-qwen") &&
