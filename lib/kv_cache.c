@@ -59,22 +59,5 @@ void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *
     store_row(kv, (char *)kv->v + off, v);
 }
 
-float kv_dot_q8_0(const block_q8_0 *k, const float *q, int n) {
-    float sum = 0;
-    for (int b = 0; b < n / QK8_0; b++) {
-        float acc = 0;
-        for (int j = 0; j < QK8_0; j++) acc += (float)k[b].qs[j] * q[b * QK8_0 + j];
-        sum += fp16_to_fp32(k[b].d) * acc;
-    }
-    return sum;
-}
-
-void kv_axpy_q8_0(float *y, float a, const block_q8_0 *v, int n) {
-    for (int b = 0; b < n / QK8_0; b++) {
-        float ad = a * fp16_to_fp32(v[b].d);
-        for (int j = 0; j < QK8_0; j++) y[b * QK8_0 + j] += ad * (float)v[b].qs[j];
-    }
-}
-
 const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos) { return (const char *)kv->k + row_offset(kv, layer, pos); }
 const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos) { return (const char *)kv->v + row_offset(kv, layer, pos); }

@@ -26,8 +26,4 @@ void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *
 const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos);
 const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos);
 
-/* q8_0 rows: dot(k, q) and y += a v over n elements (n a multiple of 32) */
-float kv_dot_q8_0(const block_q8_0 *k, const float *q, int n);
-void kv_axpy_q8_0(float *y, float a, const block_q8_0 *v, int n);
-
 #endif

@@ -54,8 +54,6 @@
 
 enum { KQ4 = 0, KQ8 = 1 };
 
-INLINE float32x4_t ld_f16x4(const uint16_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
-
 /* ---- quantize ------------------------------------------------------------- */
 
 static void quantize_q8_0(const float *x, block_q8_0 *y, int n) {
@@ -100,34 +98,6 @@ static float dot_f32_k(const float *a, const float *b, int n) {
     float t = 0;
     for (; i < n; i++) t += a[i] * b[i];
     return vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3))) + t;
-}
-
-/* y += a x with a separate multiply and add, like the scalar one */
-static void axpy_f32(float *y, float a, const float *x, int n) {
-    int i = 0;
-    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
-static float dot_f16_f32(const uint16_t *a, const float *b, int n) {
-    float32x4_t s0 = vdupq_n_f32(0), s1 = s0, s2 = s0, s3 = s0;
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = vfmaq_f32(s0, ld_f16x4(a + i), vld1q_f32(b + i));
-        s1 = vfmaq_f32(s1, ld_f16x4(a + i + 4), vld1q_f32(b + i + 4));
-        s2 = vfmaq_f32(s2, ld_f16x4(a + i + 8), vld1q_f32(b + i + 8));
-        s3 = vfmaq_f32(s3, ld_f16x4(a + i + 12), vld1q_f32(b + i + 12));
-    }
-    for (; i + 4 <= n; i += 4) s0 = vfmaq_f32(s0, ld_f16x4(a + i), vld1q_f32(b + i));
-    float t = 0;
-    for (; i < n; i++) t += fp16_to_fp32(a[i]) * b[i];
-    return vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3))) + t;
-}
-
-static void axpy_f16(float *y, float a, const uint16_t *x, int n) {
-    int i = 0;
-    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(ld_f16x4(x + i), a)));
-    for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
 /* ---- int8 products ----------------------------------------------------------- */
@@ -675,9 +645,6 @@ const qi_kernels QI_TABLE = {
     .gemm_q4_0 = gemm_q4_0,
     .gemm_q8_0 = gemm_q8_0,
     .dot_f32 = dot_f32_k,
-    .axpy_f32 = axpy_f32,
-    .dot_f16_f32 = dot_f16_f32,
-    .axpy_f16 = axpy_f16,
     .att_scores = att_scores,
     .att_exp = att_exp,
     .att_accum = att_accum,

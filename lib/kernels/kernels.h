@@ -36,11 +36,8 @@ typedef struct qi_kernels {
     void (*quantize_q8_0)(const float *x, block_q8_0 *y, int n);
     qi_gemm_fn gemm_q4_0;
     qi_gemm_fn gemm_q8_0;
-    /* f32 helpers for attention */
+    /* f32 dot product, for the exact (dequantized-weight) path */
     float (*dot_f32)(const float *a, const float *b, int n);
-    void (*axpy_f32)(float *y, float a, const float *x, int n);       /* y += a x */
-    float (*dot_f16_f32)(const uint16_t *a, const float *b, int n);
-    void (*axpy_f16)(float *y, float a, const uint16_t *x, int n);    /* y += a x */
     /* tiled attention's inner loops, one row against one block of keys,
      * and the SwiGLU activation (lib/kernels/generic.h: every level builds
      * the same C for its own instruction set) */

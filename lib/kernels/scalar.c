@@ -43,29 +43,12 @@ static void gemm_q8_0(int n, const void *w, size_t w_stride, int n_rows, const b
     }
 }
 
-static void axpy_f32(float *y, float a, const float *x, int n) {
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-static float dot_f16_f32(const uint16_t *a, const float *b, int n) {
-    float acc = 0;
-    for (int i = 0; i < n; i++) acc += fp16_to_fp32(a[i]) * b[i];
-    return acc;
-}
-
-static void axpy_f16(float *y, float a, const uint16_t *x, int n) {
-    for (int i = 0; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
-}
-
 const qi_kernels qi_kernels_scalar = {
     .name = "scalar",
     .quantize_q8_0 = quantize_q8_0,
     .gemm_q4_0 = gemm_q4_0,
     .gemm_q8_0 = gemm_q8_0,
     .dot_f32 = dot_f32,
-    .axpy_f32 = axpy_f32,
-    .dot_f16_f32 = dot_f16_f32,
-    .axpy_f16 = axpy_f16,
     .att_scores = att_scores,
     .att_exp = att_exp,
     .att_accum = att_accum,

@@ -107,40 +107,6 @@ static float dot_f32_k(const float *a, const float *b, int n) {
     return hsum8(_mm256_add_ps(s0, s1)) + t;
 }
 
-/* y += a x with a separate multiply and add: bit-identical to the scalar one */
-static void axpy_f32(float *y, float a, const float *x, int n) {
-    __m256 va = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
-static float dot_f16_f32(const uint16_t *a, const float *b, int n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8))), _mm256_loadu_ps(b + i + 8),
-                             s1);
-    }
-    for (; i + 8 <= n; i += 8)
-        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), s0);
-    float t = 0;
-    for (; i < n; i++) t += h2f(a[i]) * b[i];
-    return hsum8(_mm256_add_ps(s0, s1)) + t;
-}
-
-static void axpy_f16(float *y, float a, const uint16_t *x, int n) {
-    __m256 va = _mm256_set1_ps(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, xv)));
-    }
-    for (; i < n; i++) y[i] += a * h2f(x[i]);
-}
-
 /* ---- shared pieces of the quantized products ------------------------------- */
 
 /* sum of the 32 int8 of an activation block */
@@ -527,9 +493,6 @@ const qi_kernels qi_kernels_avx2 = {
     .gemm_q4_0 = gemm_q4_0,
     .gemm_q8_0 = gemm_q8_0,
     .dot_f32 = dot_f32_k,
-    .axpy_f32 = axpy_f32,
-    .dot_f16_f32 = dot_f16_f32,
-    .axpy_f16 = axpy_f16,
     .att_scores = att_scores,
     .att_exp = att_exp,
     .att_accum = att_accum,
