@@ -645,10 +645,7 @@ const qi_kernels QI_TABLE = {
     .gemm_q4_0 = gemm_q4_0,
     .gemm_q8_0 = gemm_q8_0,
     .dot_f32 = dot_f32_k,
-    .att_scores = att_scores,
-    .att_exp = att_exp,
-    .att_accum = att_accum,
-    .swiglu = swiglu,
+    GENERIC_KERNELS,
 };
 
 #endif /* __aarch64__ */

@@ -50,8 +50,8 @@ static inline void vf16_store(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
 /* Attention scores of nr query rows (row stride hd) against one block of
  * keys stored transposed, kt[d * stride + j]:
  *     sc[r * stride + j] = scale * sum_d q_r[d] * kt[d * stride + j],  j < nj.
- * The fast path takes the block whole (stride 64; entries past nj are
- * computed from whatever the block holds there and never read) and two rows
+ * The fast path takes the block whole (stride 64; the caller zero-fills
+ * keys past nj, whose scores are never read) and two rows
  * at a time, so each loaded key vector feeds two rows. */
 VECTORIZE static void att_scores(float *restrict sc, const float *restrict q, const float *restrict kt, int hd,
                                  int nj, int nr, int stride, float scale) {
@@ -130,5 +130,8 @@ VECTORIZE static void att_accum(float *restrict o, const float *restrict p, cons
 VECTORIZE static void swiglu(float *restrict gate, const float *restrict up, int n) {
     for (int i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + exp_approx(-gate[i])) * up[i];
 }
+
+/* the table entries every level fills from this header */
+#define GENERIC_KERNELS .att_scores = att_scores, .att_exp = att_exp, .att_accum = att_accum, .swiglu = swiglu
 
 #endif

@@ -49,8 +49,5 @@ const qi_kernels qi_kernels_scalar = {
     .gemm_q4_0 = gemm_q4_0,
     .gemm_q8_0 = gemm_q8_0,
     .dot_f32 = dot_f32,
-    .att_scores = att_scores,
-    .att_exp = att_exp,
-    .att_accum = att_accum,
-    .swiglu = swiglu,
+    GENERIC_KERNELS,
 };

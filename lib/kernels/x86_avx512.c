@@ -370,49 +370,9 @@ INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, cons
         }
 }
 
-INLINE void dec_rows(const int kind, const int nc, int kc, const uint8_t *w, size_t ws, int n_rows,
-                     const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum) {
-    int r = 0;
-    if (nc <= 2) /* two rows at a time: more independent work, shared activation loads */
-        for (; r + 2 <= n_rows; r += 2)
-            dec_rows_nr(kind, 2, nc, kc, w + (size_t)r * ws, ws, limit, g, out + r, os, accum);
-    for (; r < n_rows; r++) dec_rows_nr(kind, 1, nc, kc, w + (size_t)r * ws, ws, limit, g, out + r, os, accum);
-}
-
-static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                        int n_cols, float *out, size_t os) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const int nb = n / 32;
-    const uint8_t *limit = w + (size_t)(n_rows - 1) * ws + (size_t)nb * bsz;
-    dgroup g[DEC_COLS * DEC_GROUPS];
-    for (int c0 = 0; c0 < n_cols; c0 += DEC_COLS) {
-        int nc = n_cols - c0 < DEC_COLS ? n_cols - c0 : DEC_COLS;
-        for (int k0 = 0; k0 < nb; k0 += 16 * DEC_GROUPS) {
-            int kc = nb - k0 < 16 * DEC_GROUPS ? nb - k0 : 16 * DEC_GROUPS;
-            for (int c = 0; c < nc; c++) dec_prepare(kind, x + (size_t)(c0 + c) * xs + k0, kc, g + c * DEC_GROUPS);
-            const uint8_t *wk = w + (size_t)k0 * bsz;
-            float *o = out + (size_t)c0 * os;
-            int accum = k0 > 0;
-#define DEC_CASE(K, NC) dec_rows(K, NC, kc, wk, ws, n_rows, limit, g, o, os, accum)
-            if (kind == KQ4) {
-                switch (nc) {
-                case 1: DEC_CASE(KQ4, 1); break;
-                case 2: DEC_CASE(KQ4, 2); break;
-                case 3: DEC_CASE(KQ4, 3); break;
-                default: DEC_CASE(KQ4, 4); break;
-                }
-            } else {
-                switch (nc) {
-                case 1: DEC_CASE(KQ8, 1); break;
-                case 2: DEC_CASE(KQ8, 2); break;
-                case 3: DEC_CASE(KQ8, 3); break;
-                default: DEC_CASE(KQ8, 4); break;
-                }
-            }
-#undef DEC_CASE
-        }
-    }
-}
+#define DEC_STEP 16    /* blocks per activation group */
+#define DEC_PAIR_NC 2  /* row pairs for up to two columns */
+#include "x86_decode.h"
 
 /* ---- tiled path: 16 rows x 8 columns ------------------------------------------ */
 
@@ -629,10 +589,7 @@ const qi_kernels QI_TABLE = {
     .gemm_q4_0 = gemm_q4_0,
     .gemm_q8_0 = gemm_q8_0,
     .dot_f32 = dot_f32_k,
-    .att_scores = att_scores,
-    .att_exp = att_exp,
-    .att_accum = att_accum,
-    .swiglu = swiglu,
+    GENERIC_KERNELS,
 };
 
 #endif /* __x86_64__ */
