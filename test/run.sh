@@ -1,12 +1,13 @@
 #!/bin/sh
 # Run every test binary in BUILD/test and every test/test_*.sh script; add up their
-# "# N passed, M failed" lines. A program that dies without that line counts
+# "# N passed, M failed[, K skipped]" lines. A program that dies without that line counts
 # as one failure. Ends with the single line "N passed, M failed".
 # usage: test/run.sh BUILD_DIR BIN_DIR   (RUNNER="qemu-aarch64 ..." to emulate)
 B=${1:?build dir}
 BIN=${2:?bin dir}
 pass=0
 fail=0
+skip=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run_one() {
@@ -27,8 +28,10 @@ run_one() {
         echo "FAIL $name: exit status $rc"
         f=1
     fi
+    k=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
     pass=$((pass + p))
     fail=$((fail + f))
+    skip=$((skip + ${k:-0}))
 }
 for t in "$B"/test/test_*; do
     [ -x "$t" ] || continue
@@ -39,5 +42,6 @@ for s in test/test_*.sh; do
     [ -f "$s" ] || continue
     run_one "$(basename "$s")" env BIN="$BIN" B="$B" sh "$s"
 done
+[ "$skip" -eq 0 ] || echo "$skip skipped (not counted as passed; see SKIP lines above)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
