@@ -36,6 +36,10 @@ $(B)/lib/kernels/arm_dotprod.o:    KFLAGS := -march=armv8.2-a+dotprod+fp16
 $(B)/lib/kernels/arm_i8mm.o:       KFLAGS := -march=armv8.2-a+dotprod+i8mm+fp16
 endif
 DRIVERS   := qinfer
+# the judge's parts (drivers/gate): its library, then the judge and the worker
+GATE_SRC  := $(filter-out drivers/gate/judge.c drivers/gate/worker.c,$(wildcard drivers/gate/*.c))
+GATE_LIB  := $(B)/libgate.a
+GATE_HDR  := $(wildcard drivers/gate/*.h)
 TOOLS     := synth
 TEST_SRC  := $(wildcard test/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
@@ -66,14 +70,21 @@ $(BIN)/bench/bench: $(B)/drivers/bench.o $(LIB)
 $(B)/tools/%: $(B)/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(B)/test/%: $(B)/test/%.o $(LIB)
+$(GATE_LIB): $(GATE_SRC:%.c=$(B)/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/drivers/gate/%.o: drivers/gate/%.c $(GATE_HDR) $(HEADERS) | dirs
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(B)/test/%.o: test/%.c test/test.h $(HEADERS) | dirs
+$(B)/test/%.o: test/%.c test/test.h $(HEADERS) $(GATE_HDR) | dirs
 	$(CC) $(CFLAGS) -Itest -Ilib/kernels -c $< -o $@
 
 dirs:
-	@mkdir -p $(B)/lib/kernels $(B)/drivers $(B)/tools $(B)/test
+	@mkdir -p $(B)/lib/kernels $(B)/drivers/gate $(B)/tools $(B)/test
 
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
 synth: $(SYNTH)

@@ -14,6 +14,7 @@
 
 #include "kernels.h"
 #include "qinfer.h"
+#include "golden.h"
 #include "test.h"
 
 #define TIER_A 1e-3f
@@ -25,68 +26,6 @@ static const char *gpath(const char *fmt, const char *a, const char *b) {
     snprintf(name, sizeof name, fmt, a, b);
     snprintf(path_buf, sizeof path_buf, "%s/golden/%s", shared_dir(), name);
     return path_buf;
-}
-
-/* Whole file into memory; *n_bytes gets its size. NULL if unreadable. */
-static void *slurp(const char *path, size_t *n_bytes) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
-    fclose(f);
-    if (n_bytes) *n_bytes = (size_t)n;
-    return buf;
-}
-
-static int read_ids_txt(const char *path, int32_t *ids, int cap) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int n = 0, x;
-    while (n < cap && fscanf(f, "%d", &x) == 1) ids[n++] = x;
-    fclose(f);
-    return n;
-}
-
-static int read_floats_txt(const char *path, float *v, int cap) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int n = 0;
-    while (n < cap && fscanf(f, "%f", &v[n]) == 1) n++;
-    fclose(f);
-    return n;
-}
-
-static int argmax(const float *x, int n) {
-    int b = 0;
-    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
-    return b;
-}
-
-static double lse(const float *x, int n) {
-    double mx = x[0], s = 0;
-    for (int i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
-    for (int i = 0; i < n; i++) s += exp((double)x[i] - mx);
-    return mx + log(s);
-}
-
-static float max_abs_diff(const float *a, const float *b, size_t n) {
-    float m = 0;
-    for (size_t i = 0; i < n; i++) {
-        float d = fabsf(a[i] - b[i]);
-        if (!(d <= m)) m = d; /* NaN propagates as a failure */
-    }
-    return m;
-}
-
-/* margin = top-1 minus top-2 */
-static float margin_of(const float *x, int n) {
-    int a = argmax(x, n);
-    float second = -INFINITY;
-    for (int i = 0; i < n; i++) if (i != a && x[i] > second) second = x[i];
-    return x[a] - second;
 }
 
 static qi_model *load(const char *variant) {
@@ -127,7 +66,7 @@ static void t2_prefill(const char *variant, int vi, qi_kv_type kv, float tol, in
         int n = read_ids_txt(gpath("tiny-gqa7.%s.ids.txt", seqs[si], ""), ids, 512);
         CHECK(n > 0, "ids for %s", seqs[si]);
         size_t bytes;
-        float *gold = slurp(gpath("%s.%s.logits.f32", variant, seqs[si]), &bytes);
+        float *gold = slurp_file(gpath("%s.%s.logits.f32", variant, seqs[si]), &bytes);
         CHECK(gold && bytes == (size_t)n * 512 * 4, "golden logits %s %s", variant, seqs[si]);
         qi_session *s = session(m, kv, chunk);
         float *out = malloc((size_t)n * 512 * sizeof(float));
@@ -157,7 +96,7 @@ static void t2_decode(const char *variant, int vi) {
     int32_t ids[512];
     int n = read_ids_txt(gpath("tiny-gqa7.%s.ids.txt", "S3", ""), ids, 512);
     size_t bytes;
-    float *gold = slurp(gpath("%s.%s.logits.f32", variant, "S3"), &bytes);
+    float *gold = slurp_file(gpath("%s.%s.logits.f32", variant, "S3"), &bytes);
     qi_session *s = session(m, QI_KV_F32, 64);
     CHECK(n == 300 && gold, "fixtures");
     float worst_d = 0;
@@ -184,12 +123,12 @@ static void t1_prefill(const char *variant, int vi, qi_kv_type kv, float tol) {
         int32_t ids[512];
         int n = read_ids_txt(gpath("tiny-qwen2.%s.ids.txt", seqs[si], ""), ids, 512);
         size_t b1, b2, b3, b4, b5, b6;
-        float *pos0 = slurp(gpath("%s.%s.logits_pos0.f32", variant, seqs[si]), &b1);
-        float *last = slurp(gpath("%s.%s.logits_last.f32", variant, seqs[si]), &b2);
-        float *glse = slurp(gpath("%s.%s.lse.f32", variant, seqs[si]), &b3);
-        int32_t *gargmax = slurp(gpath("%s.%s.argmax.i32", variant, seqs[si]), &b4);
-        int32_t *top8 = slurp(gpath("%s.%s.top8_ids.i32", variant, seqs[si]), &b5);
-        float *top8l = slurp(gpath("%s.%s.top8_logits.f32", variant, seqs[si]), &b6);
+        float *pos0 = slurp_file(gpath("%s.%s.logits_pos0.f32", variant, seqs[si]), &b1);
+        float *last = slurp_file(gpath("%s.%s.logits_last.f32", variant, seqs[si]), &b2);
+        float *glse = slurp_file(gpath("%s.%s.lse.f32", variant, seqs[si]), &b3);
+        int32_t *gargmax = slurp_file(gpath("%s.%s.argmax.i32", variant, seqs[si]), &b4);
+        int32_t *top8 = slurp_file(gpath("%s.%s.top8_ids.i32", variant, seqs[si]), &b5);
+        float *top8l = slurp_file(gpath("%s.%s.top8_logits.f32", variant, seqs[si]), &b6);
         int ok = n > 0 && pos0 && last && glse && gargmax && top8 && top8l && b1 == (size_t)V * 4 &&
                  b3 == (size_t)n * 4 && b5 == (size_t)n * 32;
         CHECK(ok, "fixtures for %s %s", variant, seqs[si]);
@@ -264,16 +203,6 @@ static void greedy(const char *variant, const char *ids_name, int n_vocab, int f
 
 #define TIER_C_MARGIN 0.75f
 
-/* KL(golden || ours) in nats over one full row. */
-static double kl_row(const float *gold, const float *ours, int n) {
-    double lg = lse(gold, n), lo = lse(ours, n), kl = 0;
-    for (int i = 0; i < n; i++) {
-        double pg = exp((double)gold[i] - lg);
-        kl += pg * (((double)gold[i] - lg) - ((double)ours[i] - lo));
-    }
-    return kl;
-}
-
 static void t2_tier_c(const char *variant, qi_kv_type kv) {
     qi_model *m = load(variant);
     if (!m) return;
@@ -281,7 +210,7 @@ static void t2_tier_c(const char *variant, qi_kv_type kv) {
         int32_t ids[512];
         int n = read_ids_txt(gpath("tiny-gqa7.%s.ids.txt", seqs[si], ""), ids, 512);
         size_t bytes;
-        float *gold = slurp(gpath("%s.%s.logits.f32", variant, seqs[si]), &bytes);
+        float *gold = slurp_file(gpath("%s.%s.logits.f32", variant, seqs[si]), &bytes);
         qi_session *s = session(m, kv, 64);
         float *out = n > 0 ? malloc((size_t)n * 512 * sizeof(float)) : NULL;
         CHECK(n > 0 && gold && s && out, "setup");
@@ -319,11 +248,11 @@ static void t1_tier_c(const char *variant, qi_kv_type kv) {
     for (int si = 0; si < 3; si++) {
         int32_t ids[512];
         int n = read_ids_txt(gpath("tiny-qwen2.%s.ids.txt", seqs[si], ""), ids, 512);
-        float *pos0 = slurp(gpath("%s.%s.logits_pos0.f32", variant, seqs[si]), NULL);
-        float *last = slurp(gpath("%s.%s.logits_last.f32", variant, seqs[si]), NULL);
-        float *glse = slurp(gpath("%s.%s.lse.f32", variant, seqs[si]), NULL);
-        int32_t *top8 = slurp(gpath("%s.%s.top8_ids.i32", variant, seqs[si]), NULL);
-        float *top8l = slurp(gpath("%s.%s.top8_logits.f32", variant, seqs[si]), NULL);
+        float *pos0 = slurp_file(gpath("%s.%s.logits_pos0.f32", variant, seqs[si]), NULL);
+        float *last = slurp_file(gpath("%s.%s.logits_last.f32", variant, seqs[si]), NULL);
+        float *glse = slurp_file(gpath("%s.%s.lse.f32", variant, seqs[si]), NULL);
+        int32_t *top8 = slurp_file(gpath("%s.%s.top8_ids.i32", variant, seqs[si]), NULL);
+        float *top8l = slurp_file(gpath("%s.%s.top8_logits.f32", variant, seqs[si]), NULL);
         qi_session *s = session(m, kv, 64);
         float *out = n > 0 ? malloc((size_t)n * V * sizeof(float)) : NULL;
         int ok = n > 0 && pos0 && last && glse && top8 && top8l && s && out;

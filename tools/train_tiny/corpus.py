@@ -160,12 +160,33 @@ CODE = [
     ("counts the words in a sentence", "sentence", ["return len(sentence.split())"], ["count_words", "word_count", "words", "num_words", "countwords", "how_many_words"]),
     ("returns the largest number in a list", "numbers", ["best = numbers[0]", "for n in numbers:", "    if n > best:", "        best = n", "return best"], ["largest", "max_list", "biggest", "find_max", "list_max", "top_value"]),
 ]
+ALL_CODE_NAMES = sorted({n for c in CODE for n in c[3]})
 CODE_Q = ["Write a Python function that {d}.", "Write a function in Python that {d}.",
           "Create a Python function that {d}.", "Can you write a Python function that {d}?",
           "Give me a Python function that {d}.", "Please write Python code for a function that {d}."]
 CODE_NAMED_Q = ["Write a Python function called {n} that {d}.", "Write a Python function named {n} that {d}.",
                 "Create a Python function {n} that {d}.", "Can you write a Python function called {n} that {d}?",
                 "Give me a Python function named {n} that {d}.", "Please write a function {n} in Python that {d}."]
+
+
+NAME_PARTS = ["get", "make", "find", "calc", "compute", "do", "check", "count", "to", "my", "new", "run", "is",
+              "has", "show", "build", "fix", "take", "give", "read", "sum", "num", "val", "item", "list", "text"]
+
+
+def made_up_name(rng):
+    """A name to copy: another task's name (so that a name does not give the
+    task away), a word combination, or made-up syllables."""
+    k = rng.random()
+    if k < 0.35:
+        return rng.choice(ALL_CODE_NAMES)
+    if k < 0.55:
+        return rng.choice(NAME_PARTS) + "_" + rng.choice(WORDS)
+    if k < 0.7:
+        return rng.choice(WORDS) + rng.choice(["_" + rng.choice(NAME_PARTS), "", str(rng.randint(1, 9))])
+    syl = [rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4))]
+    if rng.random() < 0.5:
+        syl.insert(rng.randint(1, len(syl) - 1), "_")
+    return "".join(syl)
 
 
 def code_answer(name, args, body):
@@ -328,22 +349,17 @@ def build(seed):
         for q in CODE_Q:
             for _ in range(6):
                 train.append([["user", q.format(d=d)], ["assistant", code_answer(names[0], args, body)]])
-        for n in names:
-            if (t, n) in h_code:
-                continue
-            for q in CODE_NAMED_Q:
-                for _ in range(4):
-                    train.append([["user", q.format(n=n, d=d)], ["assistant", code_answer(n, args, body)]])
-    # names the model has never seen with any task teach it to copy the name
-    extra_names = ["alpha", "beta", "gamma", "delta", "compute", "helper", "solve", "calc", "run_it", "do_task",
-                   "my_func", "process", "handle", "work", "result_of", "answer", "func_a", "func_b", "task_one",
-                   "go"]
-    for t, (d, args, body, names) in enumerate(CODE):
-        for n in extra_names:
+        # named: the task's own names (those not held out) and many made-up
+        # ones, so that the model learns to copy the name it is given
+        own = [n for n in names if (t, n) not in h_code]
+        n_named = 0
+        while n_named < 400:
+            n = rng.choice(own) if rng.random() < 0.3 else made_up_name(rng)
             if (t, n) in h_code:
                 continue
             q = rng.choice(CODE_NAMED_Q)
             train.append([["user", q.format(n=n, d=d)], ["assistant", code_answer(n, args, body)]])
+            n_named += 1
 
     # poems: 40 subject words never asked for a poem in training
     h_words = rng.sample(WORDS, 40)
