@@ -37,6 +37,14 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (c->compute != QI_COMPUTE_Q8 && c->compute != QI_COMPUTE_F32) BAD("compute = %d: must be QI_COMPUTE_Q8 or QI_COMPUTE_F32", (int)c->compute);
     if (c->huge_pages != 0 && c->huge_pages != 1) BAD("huge_pages = %d: must be 0 or 1", c->huge_pages);
     if (c->output_q4_0 != 0 && c->output_q4_0 != 1) BAD("output_q4_0 = %d: must be 0 or 1", c->output_q4_0);
+    if ((unsigned)c->isa >= QI_ISA_COUNT) BAD("isa = %d: must be a qi_isa value", (int)c->isa);
+    if (c->decode_prefetch < -1 || c->decode_prefetch > 65536 || (c->decode_prefetch > 0 && c->decode_prefetch % 64))
+        BAD("decode_prefetch = %d: must be -1 (the level's own), 0 (none) or a multiple of 64 up to 65536", c->decode_prefetch);
+    if (c->decode_rows < 0 || c->decode_rows > 65536 || c->decode_rows % 16)
+        BAD("decode_rows = %d: must be 0 (equal shares) or a multiple of 16 up to 65536", c->decode_rows);
+    if (c->prefill_rows < 0 || c->prefill_rows > 65536 || c->prefill_rows % 16)
+        BAD("prefill_rows = %d: must be 0 (equal shares) or a multiple of 16 up to 65536", c->prefill_rows);
+    if (c->spin < 0 || c->spin > 100000000) BAD("spin = %d: must be 0 to 100000000", c->spin);
     if (!(c->temperature >= 0) || !isfinite(c->temperature)) BAD("temperature = %g: must be >= 0", c->temperature);
     if (c->top_k < 0) BAD("top_k = %d: must be >= 0 (0 = off)", c->top_k);
     if (!(c->top_p > 0 && c->top_p <= 1)) BAD("top_p = %g: must be in (0, 1]", c->top_p);
@@ -44,6 +52,17 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (!(c->repeat_penalty > 0) || !isfinite(c->repeat_penalty)) BAD("repeat_penalty = %g: must be > 0", c->repeat_penalty);
     if (c->repeat_last_n < 0) BAD("repeat_last_n = %d: must be >= 0", c->repeat_last_n);
     return QI_OK;
+}
+
+static const char *const isa_names[QI_ISA_COUNT] = {"auto", "scalar", "avx2", "avx512", "avx512vnni", "neon",
+                                                    "dotprod", "i8mm"};
+
+const char *qi_isa_name(qi_isa isa) { return (unsigned)isa < QI_ISA_COUNT ? isa_names[isa] : "?"; }
+
+int qi_isa_parse(const char *name) {
+    for (int i = 0; name && i < QI_ISA_COUNT; i++)
+        if (!strcmp(name, isa_names[i])) return i;
+    return -1;
 }
 
 static const char *const kv_names[] = {"f32", "f16", "q8_0"};

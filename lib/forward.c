@@ -18,6 +18,7 @@
  * query tile), and the per-token steps between them (norms, RoPE, the
  * 8-bit quantization of the next product's input) by tokens. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "attention.h"
@@ -37,6 +38,8 @@ typedef struct mm_job {
     const float *x;            /* f32 input [n][n_in] */
     const block_q8_0 *xq;      /* the same, quantized, or NULL */
     int n;
+    int rows_per_item;         /* 0: one equal share per thread (bounds on 16 rows) */
+    atomic_int next_item;      /* else: items of that many rows, taken in turn */
 } mm_job;
 
 static int uses_q8(const qi_session *s, const qi_weight *w) {
@@ -51,7 +54,8 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
     float *out = j->out[m];
     if (uses_q8(s, W)) {
         qi_gemm_fn gemm = W->type == GGML_Q4_0 ? s->kern->gemm_q4_0 : s->kern->gemm_q8_0;
-        gemm(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out);
+        gemm(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out,
+             s->cfg.decode_prefetch);
     } else {
         float *wrow = s->s.wrow + (size_t)ith * s->s.max_dim;
         for (int r = r0; r < r1; r++, w0 += W->row_bytes) {
@@ -69,15 +73,28 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
             for (int r = r0; r < r1; r++) out[(size_t)t * W->n_out + r] += j->bias[m][r];
 }
 
-static void mm_worker(void *arg, int ith, int nth) {
-    const mm_job *j = arg;
-    int total = 0;
-    for (int m = 0; m < j->n_mats; m++) total += j->w[m]->n_out;
-    int lo, hi;
-    split_range(total, 16, ith, nth, &lo, &hi);
+/* Rows [lo, hi) of the concatenated products. */
+static void mm_range(const mm_job *j, int ith, int lo, int hi) {
     for (int m = 0, base = 0; m < j->n_mats; base += j->w[m]->n_out, m++) {
         int a = lo > base ? lo - base : 0, b = hi - base < j->w[m]->n_out ? hi - base : j->w[m]->n_out;
         if (a < b) mm_rows(j, ith, m, a, b);
+    }
+}
+
+static void mm_worker(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    int total = 0;
+    for (int m = 0; m < j->n_mats; m++) total += j->w[m]->n_out;
+    if (!j->rows_per_item) {
+        int lo, hi;
+        split_range(total, 16, ith, nth, &lo, &hi);
+        mm_range(j, ith, lo, hi);
+        return;
+    }
+    for (;;) {
+        int lo = atomic_fetch_add(&j->next_item, 1) * j->rows_per_item;
+        if (lo >= total) break;
+        mm_range(j, ith, lo, lo + j->rows_per_item < total ? lo + j->rows_per_item : total);
     }
 }
 
@@ -86,7 +103,9 @@ static void mm_worker(void *arg, int ith, int nth) {
  * take 8-bit input. */
 static void matmul(qi_session *s, const float *x, const block_q8_0 *xq, int n, int n_mats, const qi_weight *const *w,
                    const float *const *bias, float *const *out) {
-    mm_job j = {.s = s, .n_mats = n_mats, .x = x, .xq = xq, .n = n};
+    mm_job j = {.s = s, .n_mats = n_mats, .x = x, .xq = xq, .n = n,
+                .rows_per_item = n == 1 ? s->cfg.decode_rows : s->cfg.prefill_rows};
+    atomic_init(&j.next_item, 0);
     for (int m = 0; m < n_mats; m++) {
         j.w[m] = w[m];
         j.bias[m] = bias ? bias[m] : NULL;

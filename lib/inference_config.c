@@ -10,6 +10,11 @@ const qi_config qi_inference_config = {
     .compute = QI_COMPUTE_Q8,/* 8-bit activations, integer dot products */
     .huge_pages = 1,         /* weights on 2 MiB pages: about +10% decode speed */
     .output_q4_0 = 0,        /* keep the file's 8-bit output head */
+    .isa = QI_ISA_AUTO,      /* the widest kernel level the CPU runs */
+    .decode_prefetch = -1,   /* the kernel level's own prefetch distance */
+    .decode_rows = 0,        /* one equal share of rows per thread */
+    .prefill_rows = 0,
+    .spin = 20000,           /* worker spin rounds before sleeping */
     /* sampling: Qwen2.5-Instruct's generation_config.json */
     .temperature = 0.7f,
     .top_k = 20,

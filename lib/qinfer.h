@@ -61,6 +61,17 @@ int qi_kv_type_parse(const char *name);
  *                   reference: matches transformers to ~1e-4). */
 typedef enum qi_compute { QI_COMPUTE_Q8 = 0, QI_COMPUTE_F32 = 1 } qi_compute;
 
+/* Kernel level. AUTO: the widest the CPU runs. A level this CPU or build
+ * cannot run is an error when the session is created, not a fallback. */
+typedef enum qi_isa {
+    QI_ISA_AUTO = 0, QI_ISA_SCALAR, QI_ISA_AVX2, QI_ISA_AVX512, QI_ISA_AVX512VNNI,
+    QI_ISA_NEON, QI_ISA_DOTPROD, QI_ISA_I8MM, QI_ISA_COUNT
+} qi_isa;
+
+/* "auto", "scalar", "avx2", ...; and back (-1 for an unknown name) */
+const char *qi_isa_name(qi_isa isa);
+int qi_isa_parse(const char *name);
+
 /* Every knob in one plain struct. qi_config_default() fills it from
  * lib/inference_config.c; change fields, then pass it to qi_session_new().
  * The library validates every field; it trusts none of them. */
@@ -76,6 +87,16 @@ typedef struct qi_config {
     int output_q4_0;        /* 1: requantize a Q8_0 output.weight to Q4_0 when the model
                                loads (41.8% of the bytes a token reads, in the official
                                q4_0 file, become 24.5%); 0: use the file's weights */
+    /* tuning */
+    qi_isa isa;             /* kernel level (QINFER_ISA, when set, overrides it) */
+    int decode_prefetch;    /* bytes the decode kernel prefetches ahead in the weight
+                               stream: -1 = the level's own (AVX2 6144, AVX-512 12288),
+                               0 = none; else a multiple of 64 up to 65536 */
+    int decode_rows;        /* rows per work item of one-token products: 0 = one equal
+                               share per thread; else a multiple of 16, taken by the
+                               threads in turn */
+    int prefill_rows;       /* the same for products over several tokens */
+    int spin;               /* rounds an idle worker thread spins before it sleeps */
     /* sampling */
     float temperature;      /* 0 = greedy */
     int top_k;              /* 0 = off */

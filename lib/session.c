@@ -83,7 +83,9 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
         return QI_ERR_INVALID_ARG;
     }
     char kmsg[160];
-    const qi_kernels *kern = kernels_select(getenv("QINFER_ISA"), kmsg, sizeof kmsg);
+    const char *force = getenv("QINFER_ISA");
+    if (!force && c.isa != QI_ISA_AUTO) force = qi_isa_name(c.isa);
+    const qi_kernels *kern = kernels_select(force, kmsg, sizeof kmsg);
     if (!kern) {
         if (msg && msg_size) snprintf(msg, msg_size, "%s", kmsg);
         return QI_ERR_INVALID_ARG;
@@ -95,7 +97,7 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     s->kern = kern;
     s->chunk = c.prefill_chunk < capacity ? c.prefill_chunk : capacity;
     int threads = c.n_threads ? c.n_threads : physical_cores();
-    st = pool_new(threads, &s->pool);
+    st = pool_new(threads, c.spin, &s->pool);
     if (!st) st = kv_init(&s->kv, m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type);
     if (!st) st = scratch_alloc(&s->s, m, s->chunk, threads);
     if (!st) {

@@ -8,10 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SPIN_ROUNDS 20000
-
 struct qi_pool {
     int n;                      /* threads including the caller */
+    int spin;                   /* rounds to spin before sleeping */
     pthread_t *tids;
     qi_pool_fn fn;
     void *arg;
@@ -45,7 +44,7 @@ static void *worker(void *argp) {
         int g;
         int spins = 0;
         while ((g = atomic_load(&p->generation)) == seen && !atomic_load(&p->quit)) {
-            if (++spins < SPIN_ROUNDS) { cpu_relax(); continue; }
+            if (++spins < p->spin) { cpu_relax(); continue; }
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
             while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->wake, &p->mu);
@@ -60,12 +59,13 @@ static void *worker(void *argp) {
     }
 }
 
-qi_status pool_new(int n_threads, qi_pool **out) {
+qi_status pool_new(int n_threads, int spin, qi_pool **out) {
     *out = NULL;
     if (n_threads < 1) return QI_ERR_INVALID_ARG;
     qi_pool *p = calloc(1, sizeof *p);
     if (!p) return QI_ERR_NOMEM;
     p->n = n_threads;
+    p->spin = spin;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     p->tids = calloc((size_t)n_threads, sizeof *p->tids);

@@ -11,7 +11,8 @@
 typedef struct qi_pool qi_pool;
 typedef void (*qi_pool_fn)(void *arg, int thread, int n_threads);
 
-qi_status pool_new(int n_threads, qi_pool **out);
+/* spin: rounds an idle worker spins before it sleeps */
+qi_status pool_new(int n_threads, int spin, qi_pool **out);
 void pool_free(qi_pool *p);
 int pool_threads(const qi_pool *p);
 void pool_run(qi_pool *p, qi_pool_fn fn, void *arg);

@@ -162,6 +162,14 @@ static void config_errors(void) {
     BAD("min_p", c.min_p = 1.0f);
     BAD("repeat_penalty", c.repeat_penalty = 0.0f);
     BAD("repeat_last_n", c.repeat_last_n = -1);
+    BAD("isa", c.isa = (qi_isa)99);
+    BAD("decode_prefetch", c.decode_prefetch = -2);
+    BAD("decode_prefetch", c.decode_prefetch = 100);
+    BAD("decode_prefetch", c.decode_prefetch = 65600);
+    BAD("decode_rows", c.decode_rows = 8);
+    BAD("decode_rows", c.decode_rows = -16);
+    BAD("prefill_rows", c.prefill_rows = 17);
+    BAD("spin", c.spin = -1);
 #undef BAD
     qi_session *s = (qi_session *)1;
     CHECK(qi_session_new(NULL, NULL, &s, msg, sizeof msg) == QI_ERR_INVALID_ARG && s == NULL, "NULL model");
@@ -232,6 +240,55 @@ static void prefix_reuse(void) {
     qi_model_free(m);
 }
 
+/* The tuning knobs move work between threads and change prefetching, never
+ * a logit: prefill and decode agree bit for bit with the defaults. isa picks
+ * the level QINFER_ISA would. */
+static void tuning_knobs_keep_logits(void) {
+    qi_model *m = load_t2();
+    if (!m) return;
+    int32_t ids[40];
+    for (int i = 0; i < 40; i++) ids[i] = (i * 37 + 11) % 512;
+    float ref[2][512];
+    const char *env = getenv("QINFER_ISA");
+    for (int v = 0; v < 6; v++) {
+        qi_config c;
+        qi_config_default(&c);
+        c.kv_capacity = 64;
+        c.prefill_chunk = 32;
+        c.n_threads = 2;
+        c.decode_rows = c.prefill_rows = 0;
+        c.decode_prefetch = -1;
+        c.isa = QI_ISA_AUTO;
+        if (v == 1) { c.decode_rows = 16; c.prefill_rows = 32; }
+        if (v == 2) { c.decode_rows = 64; c.prefill_rows = 16; c.decode_prefetch = 0; }
+        if (v == 3) { c.decode_prefetch = 4096; c.spin = 0; }
+        if (v == 4) { c.spin = 1000000; c.decode_rows = 4096; }
+        if (v == 5) c.isa = QI_ISA_SCALAR;
+        if (v == 5 && env) break;
+        qi_session *s = NULL;
+        char msg[256];
+        CHECK(qi_session_new(m, &c, &s, msg, sizeof msg) == QI_OK, "variant %d: %s", v, msg);
+        if (!s) continue;
+        float got[2][512];
+        CHECK(qi_session_eval(s, ids, 39, NULL) == QI_OK, "prefill");
+        memcpy(got[0], qi_session_logits(s), sizeof got[0]);
+        CHECK(qi_session_eval(s, ids + 39, 1, NULL) == QI_OK, "decode");
+        memcpy(got[1], qi_session_logits(s), sizeof got[1]);
+        if (v == 0) memcpy(ref, got, sizeof ref);
+        else if (v < 5) CHECK(!memcmp(ref, got, sizeof ref), "variant %d changed the logits", v);
+        else {
+            CHECK(!strcmp(qi_session_isa(s), "scalar"), "isa = QI_ISA_SCALAR runs %s", qi_session_isa(s));
+            float d = 0;
+            for (int i = 0; i < 512; i++) d = fmaxf(d, fabsf(got[1][i] - ref[1][i]));
+            CHECK(d < 0.5f, "scalar level is far from the default one: %g", d);
+        }
+        qi_session_free(s);
+    }
+    CHECK(qi_isa_parse("avx2") == QI_ISA_AVX2 && qi_isa_parse("nope") == -1 && !strcmp(qi_isa_name(QI_ISA_I8MM), "i8mm"),
+          "isa names");
+    qi_model_free(m);
+}
+
 int main(void) {
     RUN(status_strings);
     RUN(load_errors);
@@ -240,5 +297,6 @@ int main(void) {
     RUN(config_errors);
     RUN(eval_errors_leave_session_unchanged);
     RUN(prefix_reuse);
+    RUN(tuning_knobs_keep_logits);
     return TEST_EXIT();
 }

@@ -172,12 +172,12 @@ static double check_gemm(int type_q4, int n, int n_rows, int n_cols, int w_pad, 
             scale[(size_t)c * n_rows + r] = abs_terms(type_q4, n, w + (size_t)r * ws, x + (size_t)c * xs);
     qi_gemm_fn sref = type_q4 ? qi_kernels_scalar.gemm_q4_0 : qi_kernels_scalar.gemm_q8_0;
     for (size_t i = 0; i < out_n; i++) ref[i] = -12345.0f;
-    sref(n, w, ws, n_rows, x, xs, n_cols, ref, os);
+    sref(n, w, ws, n_rows, x, xs, n_cols, ref, os, -1);
     double worst = 0;
     for (int l = 1; l < n_levels; l++) {
         qi_gemm_fn g = type_q4 ? levels[l]->gemm_q4_0 : levels[l]->gemm_q8_0;
         for (size_t i = 0; i < out_n; i++) got[i] = -12345.0f;
-        g(n, w, ws, n_rows, x, xs, n_cols, got, os);
+        g(n, w, ws, n_rows, x, xs, n_cols, got, os, (n_rows + n_cols) % 3 == 0 ? 0 : (n_rows + n_cols) % 3 == 1 ? -1 : 4096);
         int bad = 0, clobbered = 0;
         for (int c = 0; c < n_cols; c++) {
             for (int r = 0; r < n_rows; r++) {

@@ -612,6 +612,7 @@ static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows,
 
 /* ---- entry points ------------------------------------------------------------- */
 
+/* prefetch: NEON levels issue no software prefetch; the hint is ignored */
 static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
                      int n_cols, float *out, size_t os) {
     if (n_rows <= 0 || n_cols <= 0) return;
@@ -630,12 +631,14 @@ static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, cons
 }
 
 static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os) {
+                      float *out, size_t os, int prefetch) {
+    (void)prefetch;
     gemm_any(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
 }
 
 static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os) {
+                      float *out, size_t os, int prefetch) {
+    (void)prefetch;
     gemm_any(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
 }
 

@@ -25,10 +25,13 @@
  * n is a multiple of 32. Activations must lie in -127..127, as quantize_q8_0
  * makes them (the SIMD sign tricks rely on it); weights may use all of int8.
  * Implementations block rows x columns in registers, with up to ~50 KiB of
- * stack for a repacked tile. */
+ * stack for a repacked tile. prefetch: bytes ahead in the weight stream that
+ * the few-column (decode) path prefetches; -1 = the level's own distance,
+ * 0 = none (a hint: results do not depend on it; levels without software
+ * prefetch ignore it). */
 typedef void (*qi_gemm_fn)(int n, const void *w, size_t w_stride, int n_rows,
                            const block_q8_0 *x, size_t x_stride, int n_cols,
-                           float *out, size_t out_stride);
+                           float *out, size_t out_stride, int prefetch);
 
 typedef struct qi_kernels {
     const char *name;

@@ -28,7 +28,8 @@ static float dot_q8_0_q8_0(int n, const block_q8_0 *w, const block_q8_0 *x) {
 }
 
 static void gemm_q4_0(int n, const void *w, size_t w_stride, int n_rows, const block_q8_0 *x,
-                      size_t x_stride, int n_cols, float *out, size_t out_stride) {
+                      size_t x_stride, int n_cols, float *out, size_t out_stride, int prefetch) {
+    (void)prefetch;
     for (int r = 0; r < n_rows; r++) {
         const block_q4_0 *wr = (const block_q4_0 *)((const uint8_t *)w + (size_t)r * w_stride);
         for (int c = 0; c < n_cols; c++) out[(size_t)c * out_stride + r] = dot_q4_0_q8_0(n, wr, x + (size_t)c * x_stride);
@@ -36,7 +37,8 @@ static void gemm_q4_0(int n, const void *w, size_t w_stride, int n_rows, const b
 }
 
 static void gemm_q8_0(int n, const void *w, size_t w_stride, int n_rows, const block_q8_0 *x,
-                      size_t x_stride, int n_cols, float *out, size_t out_stride) {
+                      size_t x_stride, int n_cols, float *out, size_t out_stride, int prefetch) {
+    (void)prefetch;
     for (int r = 0; r < n_rows; r++) {
         const block_q8_0 *wr = (const block_q8_0 *)((const uint8_t *)w + (size_t)r * w_stride);
         for (int c = 0; c < n_cols; c++) out[(size_t)c * out_stride + r] = dot_q8_0_q8_0(n, wr, x + (size_t)c * x_stride);

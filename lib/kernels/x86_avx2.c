@@ -255,7 +255,7 @@ INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t 
 /* nr rows (at w, stride ws) x nc columns over kc blocks; limit: end of the
  * weight data, which full-width loads of a partial last group must not pass */
 INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
-                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum) {
+                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum, int pf) {
     const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0), gsz = 8 * bsz;
     const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
     __m256 acc[2][DEC_COLS];
@@ -269,9 +269,9 @@ INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, cons
     int full = kc / 8, rem = kc % 8;
     for (int gi = 0; gi < full; gi++) {
         UNROLL
-        for (int r = 0; r < nr; r++)
+        for (int r = 0; r < nr && pf; r++)
             UNROLL
-            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + DEC_PREFETCH + o, _MM_HINT_T0);
+            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + pf + o, _MM_HINT_T0);
         dec_group(kind, nr, nc, p, g + gi, acc, all);
         UNROLL
         for (int r = 0; r < nr; r++) p[r] += gsz;
@@ -433,18 +433,18 @@ static void zero_out(int n_rows, int n_cols, float *out, size_t os) {
 }
 
 static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os) {
+                      float *out, size_t os, int prefetch) {
     if (n_rows <= 0 || n_cols <= 0) return;
     if (n < QK4_0) zero_out(n_rows, n_cols, out, os);
     else if (n_cols >= TILED_MIN_COLS) gemm_tiled_q4_0(n, w, ws, n_rows, x, xs, n_cols, out, os);
-    else gemm_decode(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
+    else gemm_decode(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
 static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os) {
+                      float *out, size_t os, int prefetch) {
     if (n_rows <= 0 || n_cols <= 0) return;
     if (n < QK8_0) zero_out(n_rows, n_cols, out, os);
-    else gemm_decode(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
+    else gemm_decode(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
 const qi_kernels qi_kernels_avx2 = {

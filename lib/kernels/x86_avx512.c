@@ -321,7 +321,7 @@ INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t 
 /* nr rows (at w, stride ws) x nc columns over kc blocks; limit: end of the
  * weight data, which full-width loads of a partial last group must not pass */
 INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
-                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum) {
+                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum, int pf) {
     const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0), gsz = 16 * bsz;
     __m512 acc[2][DEC_COLS];
     UNROLL
@@ -334,8 +334,8 @@ INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, cons
     int full = kc / 16, rem = kc % 16;
     for (int gi = 0; gi < full; gi++) {
         UNROLL
-        for (int r = 0; r < nr; r++)
-            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + DEC_PREFETCH + o, _MM_HINT_T0);
+        for (int r = 0; r < nr && pf; r++)
+            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + pf + o, _MM_HINT_T0);
         dec_group(kind, nr, nc, p, g + gi, acc, 0xffff);
         UNROLL
         for (int r = 0; r < nr; r++) p[r] += gsz;
@@ -562,7 +562,7 @@ static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows,
 #define TILED_MIN_COLS 5
 
 static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                     int n_cols, float *out, size_t os) {
+                     int n_cols, float *out, size_t os, int prefetch) {
     if (n_rows <= 0 || n_cols <= 0) return;
     if (n < QK8_0) {
         for (int c = 0; c < n_cols; c++)
@@ -570,17 +570,17 @@ static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, cons
         return;
     }
     if (n_cols >= TILED_MIN_COLS) gemm_tiled(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
-    else gemm_decode(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
+    else gemm_decode(kind, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
 static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os) {
-    gemm_any(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
+                      float *out, size_t os, int prefetch) {
+    gemm_any(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
 static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os) {
-    gemm_any(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
+                      float *out, size_t os, int prefetch) {
+    gemm_any(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
 const qi_kernels QI_TABLE = {
