@@ -239,6 +239,11 @@ qi_status qi_session_rewind(qi_session *s, int pos);
 /* Pick the next token from the last logits with the session's sampler. */
 qi_status qi_session_sample(qi_session *s, int32_t *token);
 
+/* New sampling settings (temperature, top_k, top_p, min_p, repeat_penalty,
+ * repeat_last_n, seed; the other fields of cfg are ignored) for the next
+ * turns, without a new session or a cold cache. The sampler is reseeded. */
+qi_status qi_session_set_sampling(qi_session *s, const qi_config *cfg);
+
 /* Make the cache hold exactly ids[0..n) with logits for the last one,
  * evaluating only what is new: the longest common prefix with what the cache
  * holds is kept. A follow-up chat turn, or another generation from a shared
@@ -256,6 +261,15 @@ typedef struct qi_gen_stats {
     double seconds;         /* wall time of the loop */
 } qi_gen_stats;
 qi_status qi_generate(qi_session *s, int max_tokens, qi_token_fn fn, void *user, qi_gen_stats *stats);
+
+/* ---- sampling your own logits ----------------------------------------------
+ * The session's sampler, for logits that come from elsewhere: cfg's sampling
+ * fields and seed, n_vocab ids. recent: the last n_recent ids, for the
+ * repetition penalty. */
+typedef struct qi_sampler qi_sampler;
+qi_status qi_sampler_new(const qi_config *cfg, int n_vocab, qi_sampler **out);
+qi_status qi_sampler_draw(qi_sampler *s, const float *logits, const int32_t *recent, int n_recent, int32_t *token);
+void qi_sampler_free(qi_sampler *s);
 
 #ifdef __cplusplus
 }

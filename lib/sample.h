@@ -6,12 +6,13 @@
 #include <stdint.h>
 #include "qinfer.h"
 
-typedef struct qi_sampler {
+struct qi_sampler {
+    qi_config cfg;       /* settings, for the public qi_sampler_* calls */
     int n_vocab;
     float *val;          /* [n_vocab] working logits, then probabilities */
     int32_t *idx;        /* [n_vocab] candidate ids */
     uint64_t rng[4];     /* xoshiro256** */
-} qi_sampler;
+};
 
 qi_status sampler_init(qi_sampler *sp, int n_vocab, uint64_t seed);
 void sampler_free(qi_sampler *sp);

@@ -187,6 +187,24 @@ qi_status qi_session_sample(qi_session *s, int32_t *token) {
     return QI_OK;
 }
 
+qi_status qi_session_set_sampling(qi_session *s, const qi_config *cfg) {
+    if (!s || !cfg) return QI_ERR_INVALID_ARG;
+    qi_config c = s->cfg;
+    c.temperature = cfg->temperature;
+    c.top_k = cfg->top_k;
+    c.top_p = cfg->top_p;
+    c.min_p = cfg->min_p;
+    c.repeat_penalty = cfg->repeat_penalty;
+    c.repeat_last_n = cfg->repeat_last_n;
+    c.seed = cfg->seed;
+    qi_status st = qi_config_check(&c, s->err, sizeof s->err);
+    if (st) return st;
+    s->cfg = c;
+    sampler_seed(&s->sampler, c.seed);
+    s->err[0] = 0;
+    return QI_OK;
+}
+
 qi_status qi_session_prompt(qi_session *s, const int32_t *ids, int n, int *n_reused) {
     if (!s) return QI_ERR_INVALID_ARG;
     if (n_reused) *n_reused = 0;

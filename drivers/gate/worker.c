@@ -1,0 +1,268 @@
+/* The gate's worker: the one program built from the tree under test. The
+ * judge starts one per run, in a process group of its own, with the same
+ * arguments and environment for incumbent and candidate, and talks to it
+ * over stdin/stdout. The worker reports ids and logits; it is never asked
+ * about time, memory or quality, which the judge measures itself.
+ *
+ *   worker MODEL
+ * loads MODEL with the library's default config (lib/inference_config.c of
+ * this build), makes one session, prints "R n_vocab isa threads", then
+ * answers, one command per line:
+ *   G mode n_max SAMPLING n_ids ids...   generate after a fresh prefill:
+ *       mode T: exactly n_max tokens, end-of-generation ids fed like any other
+ *       mode N: stop at end of generation (the id is not sent) or n_max
+ *       -> "t id" per token as soon as it is sampled, then "e 0"
+ *   F SAMPLING n_ids ids...   feed the ids one at a time through the decode
+ *       path, calling the sampler after each: -> per id "l n_vocab" and
+ *       n_vocab little-endian float32 logits; then "e 0"
+ *   S SAMPLING n_draws n_recent recent... , then n_vocab float32 logits:
+ *       draw n_draws times from a sampler seeded once -> "h k id count ...",
+ *       then "e 0"
+ *   Q   exit
+ * SAMPLING is: temperature top_k top_p min_p repeat_penalty repeat_last_n seed.
+ * Any failure: "e CODE message" (the judge treats it as a crash). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qinfer.h"
+
+static qi_model *model;
+static qi_session *sess;
+static int n_vocab;
+
+/* one write per message, retried on a short write */
+static int put(const void *buf, size_t n) {
+    const char *p = buf;
+    while (n) {
+        ssize_t w = write(1, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int putf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int putf(const char *fmt, ...) {
+    char b[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    return n < 0 || n >= (int)sizeof b ? -1 : put(b, (size_t)n);
+}
+
+/* the reader: whitespace-separated fields of the current line */
+static char *line;
+static size_t line_cap;
+static char *cur;
+
+static int next_long(long long *v) {
+    char *end;
+    while (*cur == ' ') cur++;
+    errno = 0;
+    *v = strtoll(cur, &end, 10);
+    if (end == cur || errno) return -1;
+    cur = end;
+    return 0;
+}
+
+static int next_double(double *v) {
+    char *end;
+    while (*cur == ' ') cur++;
+    *v = strtod(cur, &end);
+    if (end == cur) return -1;
+    cur = end;
+    return 0;
+}
+
+static int read_sampling(qi_config *c) {
+    double t, p, mp, rp;
+    long long k, rn, seed;
+    if (next_double(&t) || next_long(&k) || next_double(&p) || next_double(&mp) || next_double(&rp) || next_long(&rn) ||
+        next_long(&seed))
+        return -1;
+    qi_config_default(c);
+    c->temperature = (float)t;
+    c->top_k = (int)k;
+    c->top_p = (float)p;
+    c->min_p = (float)mp;
+    c->repeat_penalty = (float)rp;
+    c->repeat_last_n = (int)rn;
+    c->seed = (uint64_t)seed;
+    return 0;
+}
+
+static int32_t *read_ids(int *n) {
+    long long k;
+    if (next_long(&k) || k < 0 || k > 1 << 20) return NULL;
+    int32_t *ids = malloc((size_t)(k ? k : 1) * sizeof *ids);
+    for (long long i = 0; ids && i < k; i++) {
+        long long v;
+        if (next_long(&v) || v < 0 || v >= n_vocab) { free(ids); return NULL; }
+        ids[i] = (int32_t)v;
+    }
+    *n = (int)k;
+    return ids;
+}
+
+static int fail(qi_status st, const char *what) {
+    putf("e %d %s: %s\n", st ? (int)st : 1, what, sess ? qi_session_errmsg(sess) : "");
+    return 0;
+}
+
+static int cmd_generate(void) {
+    long long max;
+    qi_config c;
+    while (*cur == ' ') cur++;
+    char mode = *cur++;
+    if ((mode != 'T' && mode != 'N') || next_long(&max) || max < 0 || read_sampling(&c)) return fail(0, "bad G");
+    int n;
+    int32_t *ids = read_ids(&n);
+    if (!ids || n < 1) { free(ids); return fail(0, "bad G ids"); }
+    qi_status st = qi_session_set_sampling(sess, &c);
+    if (!st) st = qi_session_rewind(sess, 0);
+    if (!st) st = qi_session_eval(sess, ids, n, NULL);
+    free(ids);
+    if (st) return fail(st, "prefill");
+    for (long long i = 0; i < max; i++) {
+        int32_t tok;
+        if ((st = qi_session_sample(sess, &tok))) return fail(st, "sample");
+        if (mode == 'N' && qi_token_is_eog(model, tok)) break;
+        if (putf("t %d\n", tok)) return -1;
+        if (i + 1 < max && (st = qi_session_eval(sess, &tok, 1, NULL))) {
+            if (st == QI_ERR_CONTEXT_FULL && mode == 'N') break;
+            return fail(st, "decode");
+        }
+    }
+    return putf("e 0\n");
+}
+
+static int cmd_force(void) {
+    qi_config c;
+    int n;
+    int32_t *ids = NULL;
+    if (read_sampling(&c) || !(ids = read_ids(&n))) { free(ids); return fail(0, "bad F"); }
+    qi_status st = qi_session_set_sampling(sess, &c);
+    if (!st) st = qi_session_rewind(sess, 0);
+    for (int i = 0; i < n && !st; i++) {
+        int32_t tok;
+        if ((st = qi_session_eval(sess, ids + i, 1, NULL)) || (st = qi_session_sample(sess, &tok))) break;
+        if (putf("l %d\n", n_vocab) || put(qi_session_logits(sess), (size_t)n_vocab * sizeof(float))) {
+            free(ids);
+            return -1;
+        }
+    }
+    free(ids);
+    return st ? fail(st, "force") : putf("e 0\n");
+}
+
+static int read_exact(void *buf, size_t n) {
+    char *p = buf;
+    while (n) {
+        ssize_t r = read(0, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int cmd_sample(void) {
+    qi_config c;
+    long long draws;
+    int n_recent;
+    int32_t *recent = NULL;
+    if (read_sampling(&c) || next_long(&draws) || draws < 1 || draws > 10000000 || !(recent = read_ids(&n_recent))) {
+        free(recent);
+        return fail(0, "bad S");
+    }
+    float *logits = malloc((size_t)n_vocab * sizeof *logits);
+    int *count = calloc((size_t)n_vocab, sizeof *count);
+    qi_sampler *sp = NULL;
+    qi_status st = !logits || !count ? QI_ERR_NOMEM : QI_OK;
+    if (!st && read_exact(logits, (size_t)n_vocab * sizeof *logits)) st = QI_ERR_IO;
+    if (!st) st = qi_sampler_new(&c, n_vocab, &sp);
+    for (long long i = 0; i < draws && !st; i++) {
+        int32_t t;
+        if (!(st = qi_sampler_draw(sp, logits, recent, n_recent, &t))) count[t]++;
+    }
+    int rc = 0;
+    if (st) rc = fail(st, "draw");
+    else {
+        int k = 0;
+        for (int i = 0; i < n_vocab; i++) k += count[i] > 0;
+        rc = putf("h %d", k);
+        for (int i = 0; i < n_vocab && !rc; i++)
+            if (count[i]) rc = putf(" %d %d", i, count[i]);
+        if (!rc) rc = putf("\ne 0\n");
+    }
+    qi_sampler_free(sp);
+    free(recent);
+    free(logits);
+    free(count);
+    return rc;
+}
+
+/* one line from stdin, byte by byte: binary logits may follow it */
+static int read_line(void) {
+    size_t n = 0;
+    for (;;) {
+        if (n + 1 >= line_cap) {
+            size_t cap = line_cap ? line_cap * 2 : 4096;
+            char *b = realloc(line, cap);
+            if (!b) return -1;
+            line = b;
+            line_cap = cap;
+        }
+        char ch;
+        ssize_t r = read(0, &ch, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        if (ch == '\n') break;
+        line[n++] = ch;
+    }
+    line[n] = 0;
+    cur = line;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: worker MODEL (started by the gate's judge)\n");
+        return 64;
+    }
+    char msg[512];
+    qi_config c;
+    qi_config_default(&c);
+    qi_status st = qi_model_load_cfg(argv[1], &c, &model, msg, sizeof msg);
+    if (!st) st = qi_session_new(model, &c, &sess, msg, sizeof msg);
+    if (st) {
+        putf("e %d load: %s\n", (int)st, msg);
+        return 1;
+    }
+    qi_model_info info;
+    qi_model_get_info(model, &info);
+    n_vocab = info.n_vocab;
+    if (putf("R %d %s %d\n", n_vocab, qi_session_isa(sess), qi_session_threads(sess))) return 1;
+    int rc = 0;
+    while (!rc && !read_line()) {
+        char op = line[0];
+        cur = line + 1;
+        if (op == 'Q') break;
+        if (op == 'G') rc = cmd_generate();
+        else if (op == 'F') rc = cmd_force();
+        else if (op == 'S') rc = cmd_sample();
+        else rc = fail(0, "unknown command");
+    }
+    qi_session_free(sess);
+    qi_model_free(model);
+    free(line);
+    return rc ? 1 : 0;
+}
