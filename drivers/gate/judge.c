@@ -785,6 +785,12 @@ static int cmd_run(int argc, char **argv) {
 #undef OPT
     }
     if (!g->root || !g->repo || !g->anchor || !g->incumbent || !g->cache || !g->model_path) { usage(); return EXIT_USAGE; }
+    static char model_abs[4096];
+    if (!realpath(g->model_path, model_abs)) {
+        fprintf(stderr, "judge: cannot open the model %s: %s\n", g->model_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    g->model_path = model_abs;
     char why[1024] = "", err[1024] = "";
     snprintf(g->rundir, sizeof g->rundir, "%s/run", g->cache);
     mkdir(g->cache, 0755);
