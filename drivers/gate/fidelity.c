@@ -41,9 +41,9 @@ int reference_probs(const float *logits, int n, const sampling *s, const int32_t
         return 1;
     }
     int m = s->top_k > 0 && s->top_k < n ? s->top_k : n;
-    double total = 0;
+    double total = 0, mx = v[0].v;
     for (int i = 0; i < m; i++) {
-        v[i].v = exp((v[i].v - v[0].v) / s->temperature);
+        v[i].v = exp((v[i].v - mx) / s->temperature);
         total += v[i].v;
     }
     if (s->top_p < 1) {
