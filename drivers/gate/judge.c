@@ -523,7 +523,9 @@ static int measure(gate *g, measurement *m, uint64_t seed0, int with_warmup, cha
         m->n = i + 1;
         a[i] = m->inc[i].decode_tps;
         b[i] = m->cand[i].decode_tps;
-        progress("pair %2d: incumbent %.2f tok/s, candidate %.2f tok/s", i + 1, a[i], b[i]);
+        progress("pair %2d: decode %.2f / %.2f tok/s, prompt %.1f / %.1f tok/s, first token %.2f / %.2f ms, peak %.1f / %.1f MiB (incumbent / candidate)",
+                 i + 1, a[i], b[i], m->inc[i].prompt_tps, m->cand[i].prompt_tps, m->inc[i].ttft_ms, m->cand[i].ttft_ms,
+                 m->inc[i].peak_gb * 1024, m->cand[i].peak_gb * 1024);
         if (m->n >= g->w.min_pairs) {
             ratio_ci(a, b, m->n, BOOTSTRAP, 12345, &m->speedup, &m->lo, &m->hi);
             if (m->lo > 1 + MIN_GAIN || m->hi < 1 + MIN_GAIN) break;
