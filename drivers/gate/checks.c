@@ -328,6 +328,15 @@ int prompt_set_load(const char *path, prompt_set *ps, char *err, size_t err_size
             if (!r) { prompt_set_free(ps); snprintf(err, err_size, "out of memory"); return -1; }
             ps->rows = r;
         }
+        /* the prompt may hold \n, \t and \\ */
+        char *d = fld[4];
+        for (char *q = fld[4]; *q; q++) {
+            if (*q == '\\' && (q[1] == 'n' || q[1] == 't' || q[1] == '\\')) {
+                q++;
+                *d++ = *q == 'n' ? '\n' : *q == 't' ? '\t' : '\\';
+            } else *d++ = *q;
+        }
+        *d = 0;
         ps->rows[ps->n++] = (prompt_row){atoi(fld[0]), fld[1], fld[2], fld[3], fld[4]};
     }
     if (ps->n == 0) {

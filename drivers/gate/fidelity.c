@@ -100,6 +100,13 @@ static int boundaries_clear(const fid_case *c, int n) {
     return ok;
 }
 
+static int allowed_ids(const fid_case *c, int n) {
+    double *p = malloc((size_t)n * sizeof *p);
+    int k = p ? reference_probs(c->logits, n, &c->s, c->recent, c->n_recent, p) : 0;
+    free(p);
+    return k;
+}
+
 int fidelity_cases(fid_case *out, int cap, int n_vocab, const sampling *base, uint64_t seed) {
     rng g;
     rng_seed(&g, seed);
@@ -116,8 +123,8 @@ int fidelity_cases(fid_case *out, int cap, int n_vocab, const sampling *base, ui
             switch (kind) {
             case 0: /* peaked: an LM-like spread with a few clear favourites */
                 c.name = "peaked";
-                for (int i = 0; i < n_vocab; i++) l[i] = (float)(2.0 * rng_normal(&g));
-                for (int j = 0; j < 3; j++) l[rng_next(&g) % (uint64_t)n_vocab] = (float)(9 - 1.5 * j + rng_uniform(&g));
+                for (int i = 0; i < n_vocab; i++) l[i] = (float)rng_normal(&g);
+                for (int j = 0; j < 4; j++) l[rng_next(&g) % (uint64_t)n_vocab] = (float)(8 - 0.5 * j + 0.2 * rng_uniform(&g));
                 break;
             case 1: /* flat: thirty near-equal favourites, settings as declared */
                 c.name = "flat";
@@ -170,7 +177,7 @@ int fidelity_cases(fid_case *out, int cap, int n_vocab, const sampling *base, ui
                 c.s.temperature = 0;
                 break;
             }
-            if (c.s.temperature == 0 || boundaries_clear(&c, n_vocab)) {
+            if (c.s.temperature == 0 || (boundaries_clear(&c, n_vocab) && allowed_ids(&c, n_vocab) >= 2)) {
                 out[n++] = c;
                 break;
             }
