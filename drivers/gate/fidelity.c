@@ -64,6 +64,73 @@ int reference_probs(const float *logits, int n, const sampling *s, const int32_t
     return m;
 }
 
+int could_draw(const float *logits, int n, const sampling *s, const int32_t *recent, int n_recent, int32_t id,
+               double eps, double *w) {
+    if (id < 0 || id >= n) return 0;
+    for (int i = 0; i < n; i++) w[i] = logits[i];
+    if (s->repeat_penalty != 1.0 && s->repeat_last_n > 0) {
+        int start = n_recent > s->repeat_last_n ? n_recent - s->repeat_last_n : 0;
+        for (int i = start; i < n_recent; i++) {
+            int t = recent[i], seen = 0;
+            if (t < 0 || t >= n) continue;
+            for (int j = start; j < i && !seen; j++) seen = recent[j] == t;
+            if (seen) continue;
+            float x = logits[t], r = (float)s->repeat_penalty;
+            w[t] = x > 0 ? x / r : x * r;
+        }
+    }
+    double lt = w[id], mx = -INFINITY;
+    for (int i = 0; i < n; i++) if (w[i] > mx) mx = w[i];
+    if (s->temperature == 0) return lt >= mx - eps;
+    /* top-k: fewer than k ids clearly above it */
+    int above = 0;
+    for (int i = 0; i < n; i++) above += w[i] > lt + eps;
+    if (s->top_k > 0 && above >= s->top_k) return 0;
+    /* top-p: the ids clearly above it hold less than top_p of the kept mass
+     * (the k largest with top-k: a min-heap of their values) */
+    if (s->top_p < 1) {
+        double total = 0, before = 0;
+        int k = s->top_k > 0 && s->top_k < n ? s->top_k : n;
+        if (k < n) {
+            double heap[4096];
+            if (k > 4096) k = 4096;
+            int hn = 0;
+            for (int i = 0; i < n; i++) {
+                double x = w[i];
+                if (hn < k) { /* sift up */
+                    int c = hn++;
+                    heap[c] = x;
+                    while (c > 0 && heap[(c - 1) / 2] > heap[c]) { double t = heap[c]; heap[c] = heap[(c - 1) / 2]; heap[(c - 1) / 2] = t; c = (c - 1) / 2; }
+                } else if (x > heap[0]) { /* replace the smallest, sift down */
+                    heap[0] = x;
+                    for (int c = 0;;) {
+                        int l = 2 * c + 1, r = l + 1, m = c;
+                        if (l < hn && heap[l] < heap[m]) m = l;
+                        if (r < hn && heap[r] < heap[m]) m = r;
+                        if (m == c) break;
+                        double t = heap[c]; heap[c] = heap[m]; heap[m] = t;
+                        c = m;
+                    }
+                }
+            }
+            for (int i = 0; i < hn; i++) {
+                double e = exp((heap[i] - mx) / s->temperature);
+                total += e;
+                if (heap[i] > lt + eps) before += e;
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                double e = exp((w[i] - mx) / s->temperature);
+                total += e;
+                if (w[i] > lt + eps) before += e;
+            }
+        }
+        if (before >= s->top_p * total) return 0;
+    }
+    if (s->min_p > 0 && lt < mx + s->temperature * log(s->min_p) - 2 * eps) return 0;
+    return 1;
+}
+
 /* margins that keep the definition's boundaries unambiguous */
 static int boundaries_clear(const fid_case *c, int n) {
     idv *v = malloc((size_t)n * sizeof *v);

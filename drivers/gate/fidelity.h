@@ -26,6 +26,14 @@ typedef struct sampling {
  * number of ids with p > 0 */
 int reference_probs(const float *logits, int n, const sampling *s, const int32_t *recent, int n_recent, double *p);
 
+/* 1 if the settings could draw id from logits moved by at most eps each:
+ * the audit's test of a timed run's tokens against a model whose logits it
+ * computes on another path (prefill instead of decode, the anchor's
+ * arithmetic), which moves them by up to a few tenths at 8-bit activations
+ * (top-k is checked exactly up to k = 4096) */
+int could_draw(const float *logits, int n, const sampling *s, const int32_t *recent, int n_recent, int32_t id,
+               double eps, double *scratch /* [n] */);
+
 #define FID_MAX_RECENT 64
 
 typedef struct fid_case {

@@ -38,6 +38,7 @@
 #define TTFT_BAND 0.10       /* time to first token may grow at most this much */
 #define MEM_BAND 0.05        /* peak memory may grow at most this much */
 #define OUTSIDE_MAX 0.02     /* share of timed tokens the declared sampler could not draw */
+#define AUDIT_EPS 0.5        /* logit slack of that test: prefill vs decode path at 8-bit activations */
 #define LOGPROB_BOUND 0.15   /* |mean log-prob difference per token|, candidate - incumbent */
 #define FIDELITY_P 1e-6      /* a case fails below this chi-square p-value */
 #define PLAUSIBLE 1.25       /* decode needing more than this x the measured bandwidth is invalid */
@@ -430,12 +431,11 @@ static int timed_run(gate *g, const char *exe, uint64_t seed, run_result *r, cha
 
 /* ---- the audit: the anchor's model reads what the worker generated ----------------------- */
 
-/* Is id among the ids the declared settings could draw at this step, and
+/* Could the declared settings draw id at this step (logits within AUDIT_EPS), and
  * its log-probability under the model (temperature 1, no truncation). */
 static void judge_token(const gate *g, const float *logits, const int32_t *hist, int n_hist, int32_t id, double *p_buf,
                         int *inside, double *logprob) {
-    reference_probs(logits, g->info.n_vocab, &g->samp, hist, n_hist, p_buf);
-    *inside = p_buf[id] > 0;
+    *inside = could_draw(logits, g->info.n_vocab, &g->samp, hist, n_hist, id, AUDIT_EPS, p_buf);
     *logprob = logits[id] - lse(logits, g->info.n_vocab);
 }
 
