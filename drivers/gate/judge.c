@@ -620,8 +620,12 @@ static void *bw_thread(void *v) {
     return NULL;
 }
 
-static double measure_bandwidth(void) {
-    size_t bytes = 512u << 20, n = bytes / sizeof(double);
+/* the best of five multi-threaded reads of a buffer as large as what one
+ * decode step reads: the rate the machine can stream that working set */
+static double measure_bandwidth(size_t bytes) {
+    if (bytes < (1u << 20)) bytes = 1u << 20;
+    size_t n = bytes / sizeof(double);
+    bytes = n * sizeof(double);
     double *buf = malloc(bytes);
     if (!buf) return 0;
     for (size_t i = 0; i < n; i++) buf[i] = (double)(i & 7);
@@ -643,23 +647,6 @@ static double measure_bandwidth(void) {
     }
     free(buf);
     return best;
-}
-
-static long llc_bytes(void) {
-    long best = 0;
-    for (int i = 0; i < 8; i++) {
-        char p[128], v[64];
-        snprintf(p, sizeof p, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        FILE *f = fopen(p, "r");
-        if (!f) continue;
-        if (fgets(v, sizeof v, f)) {
-            long k = atol(v);
-            if (strchr(v, 'M')) k *= 1024;
-            if (k * 1024 > best) best = k * 1024;
-        }
-        fclose(f);
-    }
-    return best ? best : 64l << 20;
 }
 
 /* ---- output ---------------------------------------------------------------------------------- */
@@ -903,15 +890,15 @@ static int cmd_run(int argc, char **argv) {
         return finish(g, &F, "discard", EXIT_DISCARD, g->quality_why);
     }
 
-    /* 5. plausibility needs the machine's bandwidth, when the weights cannot sit in cache */
-    if (g->info.decode_bytes > 4 * (uint64_t)llc_bytes()) {
-        g->bandwidth_gbs = measure_bandwidth();
-        g->min_bytes_per_token = (double)g->info.decode_bytes;
-        if (!strcmp(g->info.output_type, "Q8_0")) /* a 4-bit head is the fewest bytes any knob reads */
-            g->min_bytes_per_token -= (double)g->info.n_vocab * g->info.n_embd * (34.0 - 18.0) / 32.0;
-        progress("read bandwidth %.1f GB/s: at most %.1f tok/s at %.0f MB per token", g->bandwidth_gbs,
-                 PLAUSIBLE * g->bandwidth_gbs * 1e9 / g->min_bytes_per_token, g->min_bytes_per_token / 1e6);
-    }
+    /* 5. plausibility: the rate at which this machine reads a working set the
+     * size of one decode step's weights bounds the decode rate */
+    g->min_bytes_per_token = (double)g->info.decode_bytes;
+    if (!strcmp(g->info.output_type, "Q8_0")) /* a 4-bit head is the fewest bytes any knob reads */
+        g->min_bytes_per_token -= (double)g->info.n_vocab * g->info.n_embd * (34.0 - 18.0) / 32.0;
+    g->bandwidth_gbs = measure_bandwidth((size_t)g->min_bytes_per_token);
+    progress("read bandwidth %.1f GB/s over %.0f MB: at most %.0f tok/s (x%.2f) at %.1f MB per token", g->bandwidth_gbs,
+             g->min_bytes_per_token / 1e6, PLAUSIBLE * g->bandwidth_gbs * 1e9 / g->min_bytes_per_token, PLAUSIBLE,
+             g->min_bytes_per_token / 1e6);
 
     /* 6. speed, twice if the first says keep */
     static measurement M[2];
