@@ -871,6 +871,10 @@ static int cmd_run(int argc, char **argv) {
     /* 4. quality first: a candidate that fails it needs no timing */
     if (fidelity(g, err, sizeof err)) return finish(g, &F, "crash", EXIT_CRASH, err);
     SET(&F, F_FID, "%.3f", g->fidelity);
+    if (!g->fidelity_ok) {
+        SET(&F, F_QUALITY, "false");
+        return finish(g, &F, "discard", EXIT_DISCARD, "quality: sampler fidelity (the draws are not the distribution the settings define)");
+    }
     if (kl_check(g, err, sizeof err)) return finish(g, &F, "crash", EXIT_CRASH, err);
     SET(&F, F_PPL, "%.4f", g->ppl);
     SET(&F, F_KL, "%.6f", g->kl);

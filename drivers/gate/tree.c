@@ -169,6 +169,15 @@ int build_worker(const char *repo, const char *anchor, const char *anchor_root, 
         return -3;
     }
     unlink(tarp);
+    /* the anchor's objects: only the two files (and what links them) rebuild;
+     * they come from the judge's own build of the anchor, never from a tree
+     * under test */
+    char anchor_build[4300];
+    snprintf(anchor_build, sizeof anchor_build, "%s/build", anchor_root);
+    if (access(anchor_build, F_OK) == 0) {
+        char *cp[] = {"cp", "-a", anchor_build, tmp, NULL};
+        run_cmd(cp, NULL, NULL, 0, log);
+    }
     char p[4500];
     snprintf(p, sizeof p, "%s/%s", tmp, EDIT_SAMPLE);
     int rc = write_file(p, sample);
