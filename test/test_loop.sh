@@ -1,0 +1,75 @@
+# loop.sh and the gate end to end, on the tiny chat model, in a temporary
+# clone, with a scripted agent (test/loop_agent.sh): from a deliberately
+# slowed baseline a real improvement is kept; a quality break, a sampler that
+# ends every answer at once, one that draws greedily under top-p and one that
+# reaches into the session are discarded; an edit of another file and a new
+# untracked lib/ file are violations; a build break ends as crash after two
+# retries; a sampler that replaces clock_gettime, runs a constructor, defines
+# a library function or includes the session's header is refused. results.tsv
+# rows and the final git state are asserted. Native only: not under qemu.
+. test/lib.sh
+if [ -n "${RUNNER:-}" ]; then
+    echo "SKIP loop tests: native only"
+    echo "# 0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+root=$(pwd)
+R=$TMP/repo
+git clone -q --no-hardlinks "$root" "$R"
+# what is tested is the working tree (committed or not)
+git ls-files -z | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$R"
+cd "$R" || exit 1
+export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
+git add -A && git commit -qm "the tree under test" || true
+# the deliberately slowed baseline: exact f32 products
+sed -i 's/\.compute = QI_COMPUTE_Q8,/.compute = QI_COMPUTE_F32,/' lib/inference_config.c
+git commit -qam "slowed baseline: compute = QI_COMPUTE_F32"
+slowed=$(git rev-parse HEAD)
+
+# offsets for the agent that reaches into the session from the sampler
+cat >"$TMP/off.c" <<'C'
+#include <stddef.h>
+#include <stdio.h>
+#include "session.h"
+int main(void) { printf("%zu %zu %zu\n", offsetof(qi_session, sampler), offsetof(qi_session, model), offsetof(qi_model, n_layer)); return 0; }
+C
+set -- $(cc -std=c11 -D_GNU_SOURCE -Ilib "$TMP/off.c" -o "$TMP/off" && "$TMP/off")
+export OFF_SAMPLER=$1 OFF_MODEL=$2 OFF_NLAYER=$3
+export LOOP_SCENARIOS=$TMP/scenarios
+printf '%s\n' improve full_softmax other_file untracked_lib build_break eos_at_once greedy clock ctor libfunc \
+    session_include session_reach >"$LOOP_SCENARIOS"
+M=data/tiny-chat/tiny-chat-q4_0.gguf
+./loop.sh --tag t1 --agent "sh $R/test/loop_agent.sh" --iterations 12 --model $M >"$TMP/loop.out" 2>"$TMP/loop.err"
+rc=$?
+check "loop.sh ends well after 12 iterations (exit $rc)" [ $rc -eq 0 ]
+status() { awk -F'\t' -v d="$1" 'index($16, d) { print $15 }' results.tsv | tail -n 1; }
+expect() { # SCENARIO STATUS
+    got=$(status "($1)")
+    check "$1 -> $2 (got '${got:-no row}')" [ "$got" = "$2" ]
+}
+check "results.tsv: header, baseline and 12 rows" sh -c "[ \$(grep -c '' results.tsv) -eq 14 ] && head -n 1 results.tsv | grep -q '^commit	avg_generation_tps	'"
+check "every row has 16 columns" sh -c "awk -F'\t' 'NF != 16 { exit 1 }' results.tsv"
+check "the baseline row" sh -c "awk -F'\t' 'NR == 2 && \$15 == \"keep\" && \$16 == \"baseline\"' results.tsv | grep -q ."
+expect improve keep
+expect full_softmax discard
+expect other_file violation
+expect untracked_lib violation
+expect build_break crash
+expect eos_at_once discard
+expect greedy discard
+expect clock violation
+expect ctor violation
+expect libfunc violation
+expect session_include violation
+expect session_reach discard
+check "the kept row measured a speed-up above 1.5" sh -c "awk -F'\t' 'index(\$16, \"(improve)\") && \$12 + 0 > 1.5' results.tsv | grep -q ."
+check "quality failures say so" sh -c "awk -F'\t' 'index(\$16, \"(full_softmax)\") && \$11 == \"false\"' results.tsv | grep -q ."
+check "violations carry no figures" sh -c "awk -F'\t' 'index(\$16, \"(other_file)\") && \$2 == \"-\" && \$12 == \"-\"' results.tsv | grep -q ."
+check "the build break was retried twice" sh -c "[ \$(grep -c 'retry' $TMP/loop.err) -eq 2 ]"
+check "the branch holds the baseline and the kept change only" sh -c "[ \$(git rev-list --count $slowed..HEAD) -eq 1 ] && git log -1 --format=%s | grep -q '(improve)'"
+check "the tree is clean at the incumbent" sh -c "[ -z \"\$(git status --porcelain)\" ] && grep -q QI_COMPUTE_Q8 lib/inference_config.c && ! grep -q qi_boot_ lib/sample.c"
+check "the kept commit is what results.tsv names" sh -c "awk -F'\t' '\$15 == \"keep\" { c = \$1 } END { print c }' results.tsv | grep -q \"^\$(git rev-parse --short=12 HEAD)\""
+check "the anchor is recorded" sh -c "[ \"\$(cat .git/qinfer/anchor)\" = $slowed ]"
+check "a second loop with the same tag is refused" sh -c "! ./loop.sh --tag t1 --iterations 1 --model $M 2>$TMP/again && grep -q exists $TMP/again"
+check "the chart is drawn" sh -c "./loop.sh --report 2>/dev/null && grep -q '<svg' results.svg && grep -q 'quality failed' results.svg"
+summary
