@@ -6,7 +6,7 @@ B=${B:-build/native}
 T_PASS=0
 T_FAIL=0
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"' EXIT
 # Under emulation (RUNNER="qemu-aarch64 ..."), the executables are reached
 # through wrappers, so that scripts can call $BIN/qinfer as usual.
 RUN=${RUNNER:-}

@@ -16,8 +16,10 @@
 #include "cfgfile.h"
 #include "gate.h"
 
-static const char *const ORDER[] = {"decode_rows", "n_threads", "spin", "decode_prefetch", "prefill_rows",
-                                    "prefill_chunk", "huge_pages", "isa", "kv_type", "output_q4_0", "compute", NULL};
+/* bytes per token first (decode streams every weight once per token), then
+ * how the threads share the work, then the rest */
+static const char *const ORDER[] = {"output_q4_0", "decode_rows", "kv_type", "spin", "decode_prefetch", "n_threads",
+                                    "prefill_rows", "prefill_chunk", "huge_pages", "isa", "compute", NULL};
 
 typedef struct tried {
     char knob[48], from[48], to[48], status[16];
