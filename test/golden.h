@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Whole file into memory; *n_bytes gets its size. NULL if unreadable. */
 static inline void *slurp_file(const char *path, size_t *n_bytes) {
@@ -78,6 +79,53 @@ static inline double kl_row(const float *gold, const float *ours, int n) {
         kl += pg * (((double)gold[i] - lg) - ((double)ours[i] - lo));
     }
     return kl;
+}
+
+/* The T1 layout of ../shared/golden (and data/tiny-chat/golden): for one
+ * sequence, full rows at the first and last position, log-sum-exp, argmax,
+ * top-8 ids and logits, in files PREFIX.logits_pos0.f32 and so on. */
+typedef struct t1_gold {
+    float *pos0, *last, *lse, *top8l;
+    int32_t *argmax, *top8;
+} t1_gold;
+
+static inline void t1_free(t1_gold *g) {
+    free(g->pos0); free(g->last); free(g->lse); free(g->top8l); free(g->argmax); free(g->top8);
+}
+
+/* 1 when every file is there with the size n tokens and V ids give */
+static inline int t1_load(t1_gold *g, const char *prefix, int n, int V) {
+    memset(g, 0, sizeof *g);
+    if (strlen(prefix) > 1000) return 0;
+    char p[1100];
+    size_t b[6];
+#define T1_FILE(field, name, i) snprintf(p, sizeof p, "%s.%s", prefix, name); g->field = slurp_file(p, &b[i])
+    T1_FILE(pos0, "logits_pos0.f32", 0);
+    T1_FILE(last, "logits_last.f32", 1);
+    T1_FILE(lse, "lse.f32", 2);
+    T1_FILE(argmax, "argmax.i32", 3);
+    T1_FILE(top8, "top8_ids.i32", 4);
+    T1_FILE(top8l, "top8_logits.f32", 5);
+#undef T1_FILE
+    return n > 0 && g->pos0 && g->last && g->lse && g->argmax && g->top8 && g->top8l && b[0] == (size_t)V * 4 &&
+           b[1] == (size_t)V * 4 && b[2] == (size_t)n * 4 && b[3] == (size_t)n * 4 && b[4] == (size_t)n * 32 &&
+           b[5] == (size_t)n * 32;
+}
+
+/* Tier A figures of out[n][V] against the goldens: the largest |delta| over
+ * the full rows, the top-8 logits and log-sum-exp, and the argmax flips where
+ * the golden margin is at least tol. */
+static inline void t1_compare(const t1_gold *g, const float *out, int n, int V, float tol, float *d_rows,
+                              float *d_top8, float *d_lse, int *flips) {
+    *d_rows = fmaxf(max_abs_diff(out, g->pos0, (size_t)V), max_abs_diff(out + (size_t)(n - 1) * V, g->last, (size_t)V));
+    *d_top8 = *d_lse = 0;
+    *flips = 0;
+    for (int p = 0; p < n; p++) {
+        const float *row = out + (size_t)p * V;
+        for (int k = 0; k < 8; k++) *d_top8 = fmaxf(*d_top8, fabsf(row[g->top8[p * 8 + k]] - g->top8l[p * 8 + k]));
+        *d_lse = fmaxf(*d_lse, (float)fabs(lse(row, V) - g->lse[p]));
+        if (g->top8l[p * 8] - g->top8l[p * 8 + 1] >= tol && argmax(row, V) != g->argmax[p]) (*flips)++;
+    }
 }
 
 #endif

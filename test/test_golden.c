@@ -122,30 +122,19 @@ static void t1_prefill(const char *variant, int vi, qi_kv_type kv, float tol) {
     for (int si = 0; si < 3; si++) {
         int32_t ids[512];
         int n = read_ids_txt(gpath("tiny-qwen2.%s.ids.txt", seqs[si], ""), ids, 512);
-        size_t b1, b2, b3, b4, b5, b6;
-        float *pos0 = slurp_file(gpath("%s.%s.logits_pos0.f32", variant, seqs[si]), &b1);
-        float *last = slurp_file(gpath("%s.%s.logits_last.f32", variant, seqs[si]), &b2);
-        float *glse = slurp_file(gpath("%s.%s.lse.f32", variant, seqs[si]), &b3);
-        int32_t *gargmax = slurp_file(gpath("%s.%s.argmax.i32", variant, seqs[si]), &b4);
-        int32_t *top8 = slurp_file(gpath("%s.%s.top8_ids.i32", variant, seqs[si]), &b5);
-        float *top8l = slurp_file(gpath("%s.%s.top8_logits.f32", variant, seqs[si]), &b6);
-        int ok = n > 0 && pos0 && last && glse && gargmax && top8 && top8l && b1 == (size_t)V * 4 &&
-                 b3 == (size_t)n * 4 && b5 == (size_t)n * 32;
+        t1_gold gold;
+        char prefix[1024];
+        snprintf(prefix, sizeof prefix, "%s", gpath("%s.%s", variant, seqs[si]));
+        int ok = t1_load(&gold, prefix, n, V);
         CHECK(ok, "fixtures for %s %s", variant, seqs[si]);
         qi_session *s = session(m, kv, 64);
         float *out = ok ? malloc((size_t)n * V * sizeof(float)) : NULL;
         if (ok && s && out) {
             qi_status st = qi_session_eval(s, ids, n, out);
             CHECK(st == QI_OK, "eval: %s", qi_session_errmsg(s));
-            float d_rows = fmaxf(max_abs_diff(out, pos0, V), max_abs_diff(out + (size_t)(n - 1) * V, last, V));
-            float d_top8 = 0, d_lse = 0;
-            int flips = 0;
-            for (int p = 0; p < n; p++) {
-                const float *row = out + (size_t)p * V;
-                for (int k = 0; k < 8; k++) d_top8 = fmaxf(d_top8, fabsf(row[top8[p * 8 + k]] - top8l[p * 8 + k]));
-                d_lse = fmaxf(d_lse, (float)fabs(lse(row, V) - glse[p]));
-                if (top8l[p * 8] - top8l[p * 8 + 1] >= tol && argmax(row, V) != gargmax[p]) flips++;
-            }
+            float d_rows, d_top8, d_lse;
+            int flips;
+            t1_compare(&gold, out, n, V, tol, &d_rows, &d_top8, &d_lse, &flips);
             float d = fmaxf(d_rows, fmaxf(d_top8, d_lse));
             if (d > worst[vi]) worst[vi] = d;
             CHECK(d_rows <= tol, "%s %s: full rows max |delta| %.3g", variant, seqs[si], d_rows);
@@ -155,7 +144,8 @@ static void t1_prefill(const char *variant, int vi, qi_kv_type kv, float tol) {
             printf("    %s %s kv=%s: rows %.2e, top8 %.2e, lse %.2e\n", variant, seqs[si],
                    kv == QI_KV_F16 ? "f16" : "f32", d_rows, d_top8, d_lse);
         }
-        free(out); free(pos0); free(last); free(glse); free(gargmax); free(top8); free(top8l);
+        free(out);
+        t1_free(&gold);
         qi_session_free(s);
     }
     qi_model_free(m);

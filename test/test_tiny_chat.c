@@ -93,16 +93,10 @@ static void golden_variant(const char *variant, qi_compute compute) {
     for (int si = 0; si < 3; si++) {
         int32_t ids[512];
         int n = read_ids_txt(path("golden/tiny-chat.%s.ids.txt", seqs[si], ""), ids, 512);
-        size_t b1, b2, b3, b4, b5, b6;
-        float *pos0 = slurp_file(path("golden/%s.%s.logits_pos0.f32", variant, seqs[si]), &b1);
-        float *last = slurp_file(path("golden/%s.%s.logits_last.f32", variant, seqs[si]), &b2);
-        float *glse = slurp_file(path("golden/%s.%s.lse.f32", variant, seqs[si]), &b3);
-        int32_t *gargmax = slurp_file(path("golden/%s.%s.argmax.i32", variant, seqs[si]), &b4);
-        int32_t *top8 = slurp_file(path("golden/%s.%s.top8_ids.i32", variant, seqs[si]), &b5);
-        float *top8l = slurp_file(path("golden/%s.%s.top8_logits.f32", variant, seqs[si]), &b6);
-        int ok = n > 0 && pos0 && last && glse && gargmax && top8 && top8l && b1 == (size_t)V * 4 &&
-                 b2 == (size_t)V * 4 && b3 == (size_t)n * 4 && b4 == (size_t)n * 4 && b5 == (size_t)n * 32 &&
-                 b6 == (size_t)n * 32;
+        t1_gold gold;
+        char prefix[512];
+        snprintf(prefix, sizeof prefix, "%s", path("golden/%s.%s", variant, seqs[si]));
+        int ok = t1_load(&gold, prefix, n, V);
         CHECK(ok, "fixtures for %s %s", variant, seqs[si]);
         qi_config c = reference_config(compute);
         qi_session *s = session(m, &c);
@@ -110,20 +104,16 @@ static void golden_variant(const char *variant, qi_compute compute) {
         if (ok && s && out) {
             CHECK(qi_session_eval(s, ids, n, out) == QI_OK, "eval: %s", qi_session_errmsg(s));
             if (compute == QI_COMPUTE_F32) { /* tier A */
-                float d_rows = fmaxf(max_abs_diff(out, pos0, V), max_abs_diff(out + (size_t)(n - 1) * V, last, V));
-                float d_top8 = 0, d_lse = 0;
-                int flips = 0;
-                for (int p = 0; p < n; p++) {
-                    const float *row = out + (size_t)p * V;
-                    for (int k = 0; k < 8; k++) d_top8 = fmaxf(d_top8, fabsf(row[top8[p * 8 + k]] - top8l[p * 8 + k]));
-                    d_lse = fmaxf(d_lse, (float)fabs(lse(row, V) - glse[p]));
-                    if (top8l[p * 8] - top8l[p * 8 + 1] >= TIER_A && argmax(row, V) != gargmax[p]) flips++;
-                }
+                float d_rows, d_top8, d_lse;
+                int flips;
+                t1_compare(&gold, out, n, V, TIER_A, &d_rows, &d_top8, &d_lse, &flips);
                 CHECK(d_rows <= TIER_A && d_top8 <= TIER_A && d_lse <= TIER_A && flips == 0,
                       "%s %s: rows %.3g top8 %.3g lse %.3g flips %d", variant, seqs[si], d_rows, d_top8, d_lse, flips);
                 printf("    %s %s exact: rows %.2e, top8 %.2e, lse %.2e\n", variant, seqs[si], d_rows, d_top8, d_lse);
             } else { /* tier C */
-                double kl0 = kl_row(pos0, out, V), kl1 = kl_row(last, out + (size_t)(n - 1) * V, V);
+                double kl0 = kl_row(gold.pos0, out, V), kl1 = kl_row(gold.last, out + (size_t)(n - 1) * V, V);
+                const int32_t *top8 = gold.top8;
+                const float *top8l = gold.top8l, *glse = gold.lse;
                 float d_lp = 0;
                 int agree = 0, hard = 0;
                 for (int p = 0; p < n; p++) {
@@ -142,7 +132,8 @@ static void golden_variant(const char *variant, qi_compute compute) {
                        seqs[si], qi_session_isa(s), kl0, kl1, d_lp, agree, n);
             }
         }
-        free(out); free(pos0); free(last); free(glse); free(gargmax); free(top8); free(top8l);
+        free(out);
+        t1_free(&gold);
         qi_session_free(s);
     }
     qi_model_free(m);

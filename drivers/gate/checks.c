@@ -1,6 +1,7 @@
 /* Sanity checks on answers; see checks.h. ASCII rules throughout: what
  * counts as a letter, a digit or a word boundary is stated there. */
 #include "checks.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -281,20 +282,11 @@ void prompt_set_free(prompt_set *ps) {
 
 int prompt_set_load(const char *path, prompt_set *ps, char *err, size_t err_size) {
     memset(ps, 0, sizeof *ps);
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, err_size, "%s: cannot open", path); return -1; }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    ps->buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!ps->buf || fread(ps->buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        prompt_set_free(ps);
-        snprintf(err, err_size, "%s: cannot read", path);
+    ps->buf = read_file(path, 1u << 26, NULL);
+    if (!ps->buf) {
+        snprintf(err, err_size, "%s: cannot open or read", path);
         return -1;
     }
-    fclose(f);
-    ps->buf[n] = 0;
     int cap = 16;
     ps->rows = malloc((size_t)cap * sizeof *ps->rows);
     int line_no = 0;

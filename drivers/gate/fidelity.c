@@ -17,22 +17,31 @@ static int by_value_desc(const void *a, const void *b) {
     return x->id - y->id;
 }
 
+/* w = the logits after the repetition penalty: each id among the last
+ * repeat_last_n once, a positive logit divided by the penalty, a negative
+ * one multiplied, in float as a float sampler rounds */
+static void penalised(const float *logits, int n, const sampling *s, const int32_t *recent, int n_recent, double *w) {
+    for (int i = 0; i < n; i++) w[i] = logits[i];
+    if (s->repeat_penalty == 1.0 || s->repeat_last_n <= 0) return;
+    int start = n_recent > s->repeat_last_n ? n_recent - s->repeat_last_n : 0;
+    for (int i = start; i < n_recent; i++) {
+        int t = recent[i], seen = 0;
+        if (t < 0 || t >= n) continue;
+        for (int j = start; j < i && !seen; j++) seen = recent[j] == t;
+        if (seen) continue;
+        float x = logits[t], r = (float)s->repeat_penalty;
+        w[t] = x > 0 ? x / r : x * r;
+    }
+}
+
 int reference_probs(const float *logits, int n, const sampling *s, const int32_t *recent, int n_recent, double *p) {
     idv *v = malloc((size_t)n * sizeof *v);
     if (!v) return -1;
-    for (int i = 0; i < n; i++) v[i] = (idv){i, logits[i]};
-    if (s->repeat_penalty != 1.0 && s->repeat_last_n > 0) {
-        int start = n_recent > s->repeat_last_n ? n_recent - s->repeat_last_n : 0;
-        for (int i = start; i < n_recent; i++) {
-            int t = recent[i], seen = 0;
-            if (t < 0 || t >= n) continue;
-            for (int j = start; j < i && !seen; j++) seen = recent[j] == t;
-            if (seen) continue;
-            /* in float, as the logits are: the definition rounds as a float sampler does */
-            float x = logits[t], r = (float)s->repeat_penalty;
-            v[t].v = x > 0 ? x / r : x * r;
-        }
-    }
+    double *w = malloc((size_t)n * sizeof *w);
+    if (!w) { free(v); return -1; }
+    penalised(logits, n, s, recent, n_recent, w);
+    for (int i = 0; i < n; i++) v[i] = (idv){i, w[i]};
+    free(w);
     memset(p, 0, (size_t)n * sizeof *p);
     qsort(v, (size_t)n, sizeof *v, by_value_desc);
     if (s->temperature == 0) {
@@ -67,18 +76,7 @@ int reference_probs(const float *logits, int n, const sampling *s, const int32_t
 int could_draw(const float *logits, int n, const sampling *s, const int32_t *recent, int n_recent, int32_t id,
                double eps, double *w) {
     if (id < 0 || id >= n) return 0;
-    for (int i = 0; i < n; i++) w[i] = logits[i];
-    if (s->repeat_penalty != 1.0 && s->repeat_last_n > 0) {
-        int start = n_recent > s->repeat_last_n ? n_recent - s->repeat_last_n : 0;
-        for (int i = start; i < n_recent; i++) {
-            int t = recent[i], seen = 0;
-            if (t < 0 || t >= n) continue;
-            for (int j = start; j < i && !seen; j++) seen = recent[j] == t;
-            if (seen) continue;
-            float x = logits[t], r = (float)s->repeat_penalty;
-            w[t] = x > 0 ? x / r : x * r;
-        }
-    }
+    penalised(logits, n, s, recent, n_recent, w);
     double lt = w[id], mx = -INFINITY;
     for (int i = 0; i < n; i++) if (w[i] > mx) mx = w[i];
     if (s->temperature == 0) return lt >= mx - eps;

@@ -30,6 +30,7 @@
 #include "sha256.h"
 #include "stats.h"
 #include "tree.h"
+#include "util.h"
 #include "workload.h"
 
 /* ---- thresholds (README "The gate" says how each was chosen) --------------------- */
@@ -96,19 +97,6 @@ typedef struct gate {
 } gate;
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-static char *read_text(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[n] = 0; if (len) *len = (size_t)n; }
-    return b;
-}
 
 static int chat_ids(const qi_model *m, const char *prompt, prompt_ids *out) {
     qi_chat_msg msg = {"user", prompt};
@@ -291,7 +279,7 @@ static int argmax_f(const float *x, int n) {
 
 static int kl_check(gate *g, char *err, size_t err_size) {
     size_t len;
-    char *text = read_text(g->w.eval_text, &len);
+    char *text = read_file(g->w.eval_text, 1u << 26, &len);
     if (!text) { snprintf(err, err_size, "cannot read %s", g->w.eval_text); return -1; }
     int n = 0;
     qi_tokenize(g->model, text, len, 0, NULL, 0, &n);
@@ -726,7 +714,7 @@ static void change_monitor(const gate *g, const char *cand_cfg, const char *cand
     }
     if (!any) fprintf(stderr, "gate: knobs: as the anchor's\n");
     snprintf(p, sizeof p, "%s/%s", g->root, EDIT_SAMPLE);
-    char *as = read_text(p, NULL);
+    char *as = read_file(p, 1u << 24, NULL);
     int la = count_lines(as), lc = count_lines(cand_sample);
     fprintf(stderr, "gate: sample.c: %d -> %d lines (%+d)%s\n", la, lc, lc - la,
             as && !strcmp(as, cand_sample) ? ", unchanged" : "");
@@ -808,7 +796,7 @@ static int cmd_run(int argc, char **argv) {
                      sizeof log, why, sizeof why);
     if (b == -2) return finish(g, &F, "violation", EXIT_VIOLATION, why);
     if (b) {
-        char *text = read_text(log, NULL);
+        char *text = read_file(log, 1u << 26, NULL);
         if (text) {
             size_t n = strlen(text);
             fprintf(stderr, "gate: the candidate's build log (%s), last lines:\n%s\n", log, n > 3000 ? text + n - 3000 : text);

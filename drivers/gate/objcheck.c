@@ -1,6 +1,7 @@
 /* Protocol checks on sample.c and sample.o; see objcheck.h. The ELF reader
  * follows the System V gABI: ELF64, little-endian, relocatable. */
 #include "objcheck.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -28,23 +29,10 @@ static int in_list(const char *const *list, const char *s) {
     return 0;
 }
 
-static char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[len] = 0; if (n) *n = (size_t)len; }
-    return b;
-}
-
 /* ---- source ------------------------------------------------------------------ */
 
 int check_sample_source(const char *src_path, char *why, size_t why_size) {
-    char *src = read_all(src_path, NULL);
+    char *src = read_file(src_path, 1u << 24, NULL);
     if (!src) { snprintf(why, why_size, "cannot read %s", src_path); return -1; }
     int line = 0, rc = 0;
     for (char *p = src; *p && !rc; line++) {
@@ -82,7 +70,7 @@ int check_sample_source(const char *src_path, char *why, size_t why_size) {
 int check_sample_preprocessed(const char *pp_path, const char *src_name, char *why, size_t why_size) {
     static const char *const banned[] = {"asm", "__asm", "__asm__", "_Pragma", "__attribute", "__attribute__",
                                          "__declspec", NULL};
-    char *pp = read_all(pp_path, NULL);
+    char *pp = read_file(pp_path, 1u << 28, NULL);
     if (!pp) { snprintf(why, why_size, "cannot read %s", pp_path); return -1; }
     int ours = 0, rc = 0;
     for (char *p = pp; *p && !rc;) {
@@ -156,7 +144,7 @@ void obj_free(obj_syms *o) {
 int obj_read(const char *path, obj_syms *o, char *why, size_t why_size) {
     memset(o, 0, sizeof *o);
     size_t n;
-    unsigned char *b = (unsigned char *)read_all(path, &n);
+    unsigned char *b = (unsigned char *)read_file(path, 1u << 28, &n);
 #define BAD(...) do { snprintf(why, why_size, __VA_ARGS__); free(b); obj_free(o); return -1; } while (0)
     if (!b) BAD("cannot read %s", path);
     if (n < 64 || memcmp(b, "\x7f" "ELF", 4) || b[4] != 2 || b[5] != 1) BAD("%s: not an ELF64 little-endian object", path);

@@ -5,19 +5,13 @@
 #include <string.h>
 
 #include "gate.h"
+#include "util.h"
 
 int results_read(const char *path, result_row **rows, char **buf) {
     *rows = NULL;
     *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { fclose(f); free(b); return -1; }
-    fclose(f);
-    b[n] = 0;
+    char *b = read_file(path, 1u << 28, NULL);
+    if (!b) return -1;
     int cap = 64, count = 0;
     result_row *r = malloc((size_t)cap * sizeof *r);
     int first = 1;

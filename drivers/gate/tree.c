@@ -13,6 +13,7 @@
 #include "cfgfile.h"
 #include "objcheck.h"
 #include "sha256.h"
+#include "util.h"
 
 int run_cmd(char *const argv[], const char *cwd, char *out, size_t cap, const char *errlog) {
     int p[2];
@@ -95,24 +96,11 @@ int check_commit(const char *repo, const char *anchor, const char *rev, char *wh
     return check_name_status(out, why, why_size);
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 && n < (1 << 24) ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    if (b) b[n] = 0;
-    return b;
-}
-
 char *rev_file(const char *repo, const char *rev, const char *path) {
     char p[4200];
     if (!strcmp(rev, "WORKTREE")) {
         snprintf(p, sizeof p, "%s/%s", repo, path);
-        return slurp(p);
+        return read_file(p, 1u << 24, NULL);
     }
     static char out[1 << 20];
     snprintf(p, sizeof p, "%s:%s", rev, path);
