@@ -108,6 +108,23 @@ run_group() {
     child=0
     return $rc
 }
+# run_gate LOG ARGS...: ./gate in its own group, stderr into LOG (complete when
+# it returns) and shown as it comes; stdout dropped (the figures are in --json)
+run_gate() {
+    local log=$1
+    shift
+    : >"$log"
+    setsid -w ./gate "$@" 2>"$log" >/dev/null &
+    child=$!
+    tail --pid=$child -n +1 -f "$log" >&2 &
+    local tailer=$!
+    wait $child
+    local rc=$?
+    while kill -0 $child 2>/dev/null; do wait $child; rc=$?; done
+    child=0
+    wait $tailer 2>/dev/null
+    return $rc
+}
 
 # ---- start or resume --------------------------------------------------------------------------
 mkdir -p "$state"
@@ -148,7 +165,7 @@ else
     repair_results
     say "branch $branch, anchor ${anchor:0:12}, model $model, agent $agent"
     say "measuring the anchor (an A/A gate run)"
-    run_group ./gate -m "$model" --json "$state/gate.json" 2> >(tee "$state/gate-baseline.log" >&2) >/dev/null
+    run_gate "$state/gate-baseline.log" -m "$model" --json "$state/gate.json"
     rc=$?
     if [ $stop = 1 ]; then cleanup; exit 130; fi
     case $rc in 0|1) row "${anchor:0:12}" keep "baseline" "$state/gate.json" ;;
@@ -239,7 +256,7 @@ iteration() {
         commit=$(git rev-parse HEAD)
         say "iteration $n: ${commit:0:12} $desc"
         rm -f "$state/gate.json"
-        run_group ./gate -m "$model" --incumbent "$incumbent" --json "$state/gate.json" 2> >(tee "$state/gate-$n.log" >&2) >/dev/null
+        run_gate "$state/gate-$n.log" -m "$model" --incumbent "$incumbent" --json "$state/gate.json"
         rc=$?
         [ $stop = 1 ] && return 0
         if [ $rc = 3 ] && [ $attempt -lt 2 ] && grep -q "build failed\|does not compile" "$state/gate-$n.log"; then
