@@ -8,7 +8,7 @@ fail=0
 for cpu in max cortex-a53; do
     echo "=== aarch64 under qemu, -cpu $cpu"
     log=$(mktemp)
-    RUNNER="$QEMU -cpu $cpu" CROSS=aarch64-linux-gnu- QINFER_SHARED=${SHARED:-../shared} \
+    QINFER_EMULATED=1 RUNNER="$QEMU -cpu $cpu" CROSS=aarch64-linux-gnu- QINFER_SHARED=${SHARED:-../shared} \
         sh test/run.sh "$B" "$B" 2>&1 | tee "$log" | sed 's/^\([0-9]* passed, [0-9]* failed\)$/[-cpu '"$cpu"'] \1/'
     line=$(tail -n 1 "$log")
     rm -f "$log"

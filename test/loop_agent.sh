@@ -35,6 +35,7 @@ libfunc)        printf '%s\n' 'const char *qi_status_str(qi_status s) { (void)s;
 session_include) sed -i 's/#include "sample.h"/#include "sample.h"\n#include "session.h"/' $S; d="look at the session" ;;
 session_reach)  at_sampler_start "    if (n_recent > 60) { char *sess_ = (char *)sp - $OFF_SAMPLER; char *model_ = *(char **)(sess_ + $OFF_MODEL); *(int *)(model_ + $OFF_NLAYER) = 1; }"
                 d="one layer is enough" ;;
+spin)           sed -i 's/\.spin = [0-9]*/.spin = 5000/' $C; d="spin 5000: sleep sooner" ;;
 nothing)        d="no change" ;;
 *)              echo "loop_agent: unknown scenario '$s'" >&2; exit 1 ;;
 esac

@@ -13,9 +13,11 @@ trap 'rm -f "$log"' EXIT
 run_one() {
     name=$1; shift
     echo "== $name"
+    t0=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
+    echo "   ($name: $(($(date +%s) - t0)) s)"
     line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -z "$line" ]; then
         echo "FAIL $name: exited $rc without a summary line"

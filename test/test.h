@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int t_checks_failed, t_passed, t_failed;
+static int t_checks_failed, t_passed, t_failed, t_skipped;
 
 #define CHECK(cond, ...)                                                   \
     do {                                                                   \
@@ -27,7 +27,19 @@ static int t_checks_failed, t_passed, t_failed;
         else { t_failed++; printf("FAIL %s\n", #fn); }                     \
     } while (0)
 
-#define TEST_EXIT() (printf("# %d passed, %d failed\n", t_passed, t_failed), t_failed ? 1 : 0)
+/* a test that does not run here says so, and is counted as skipped, not passed */
+#define SKIP(fn, why) (t_skipped++, printf("SKIP %s: %s\n", #fn, why))
+
+#define TEST_EXIT()                                                                                  \
+    (t_skipped ? printf("# %d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped)        \
+               : printf("# %d passed, %d failed\n", t_passed, t_failed),                            \
+     t_failed ? 1 : 0)
+
+/* set by test/check-aarch64.sh: the suite runs under qemu, about 30x slower */
+static inline int emulated(void) {
+    const char *e = getenv("QINFER_EMULATED");
+    return e && *e && *e != '0';
+}
 
 /* Where ../shared lives (QINFER_SHARED overrides). */
 static inline const char *shared_dir(void) {
