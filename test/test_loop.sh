@@ -89,7 +89,7 @@ check "SIGTERM during a gate run: loop.sh stops (exit $rc)" [ $rc -eq 130 ]
 check "no half row was written" [ "$(grep -c '' results.tsv)" -eq "$rows_before" ]
 check "the tree is back at the incumbent, clean" sh -c "[ \"\$(git rev-parse HEAD)\" = $kept ] && [ -z \"\$(git status --porcelain)\" ]"
 sleep 0.5
-check "no judge or worker is left running" sh -c "! pgrep -f '$R/.git/qinfer/cache|$R/data/tiny-chat' >/dev/null"
+check "no judge or worker is left running" sh -c "! pgrep -f '$R/[.]git/qinfer/cache|$R/dat[a]/tiny-chat' >/dev/null"
 printf 'garbage without a newline' >>results.tsv
 ./loop.sh --resume --iterations 1 >"$TMP/resume.out" 2>"$TMP/resume.err"
 rc=$?

@@ -52,6 +52,11 @@ static qi_config reference_config(qi_compute compute) {
     c.compute = compute;
     c.huge_pages = 0;
     c.output_q4_0 = 0;
+    c.isa = QI_ISA_AUTO;
+    c.decode_prefetch = -1;
+    c.decode_rows = 0;
+    c.prefill_rows = 0;
+    c.spin = 20000;
     c.temperature = 0;
     c.top_k = 0;
     c.top_p = 1;

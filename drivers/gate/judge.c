@@ -769,6 +769,7 @@ static int cmd_run(int argc, char **argv) {
     }
     g->model_path = model_abs;
     char why[1024] = "", err[1024] = "";
+    runner_catch_signals();
     snprintf(g->rundir, sizeof g->rundir, "%s/run", g->cache);
     mkdir(g->cache, 0755);
     mkdir(g->rundir, 0755);

@@ -39,6 +39,23 @@ static int copy_file(const char *from, const char *to) {
     return rc;
 }
 
+static volatile sig_atomic_t running_group; /* the live worker's process group, 0 if none */
+
+static void on_signal(int sig) {
+    if (running_group > 0) kill(-running_group, SIGKILL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void runner_catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 int worker_start(worker *w, const char *exe, const char *rundir, const char *model, char *err, size_t err_size) {
     memset(w, 0, sizeof *w);
     w->pid = -1;
@@ -76,6 +93,7 @@ int worker_start(worker *w, const char *exe, const char *rundir, const char *mod
         _exit(127);
     }
     setpgid(pid, pid); /* both sides set it: no race with the first kill */
+    running_group = pid;
     close(in[0]);
     close(out[1]);
     signal(SIGPIPE, SIG_IGN);
@@ -167,6 +185,7 @@ int worker_stop(worker *w, double grace_s) {
     pid_t r = 0;
     while ((r = wait4(w->pid, &st, WNOHANG, &w->ru)) == 0 && now_s() < end) usleep(2000);
     kill(-w->pid, SIGKILL); /* whatever it started goes too */
+    running_group = 0;
     if (r == 0) r = wait4(w->pid, &st, 0, &w->ru);
     if (w->from >= 0) close(w->from);
     w->from = -1;

@@ -35,4 +35,8 @@ int worker_send(worker *w, const void *buf, size_t n);
  * and keep its rusage. Returns the wait status. */
 int worker_stop(worker *w, double grace_s);
 
+/* SIGINT, SIGTERM and SIGHUP kill the running worker's process group, then
+ * the judge: a stopped gate leaves nothing behind */
+void runner_catch_signals(void);
+
 #endif
