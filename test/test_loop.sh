@@ -107,7 +107,9 @@ sed -i 's/\.temperature = [0-9.]*f/.temperature = 0.0f/' lib/inference_config.c
 check "--sampling config says what changed" grep -q "sampling: the candidate's config (temperature 0" "$TMP/cfg.err"
 check "the change monitor names the knob" grep -q "knob temperature: 0.7f -> 0.0f" "$TMP/cfg.err"
 check "--json holds every figure" sh -c "for k in avg_generation_tps kl_divergence sampler_fidelity decision; do grep -q \"\\\"\$k\\\":\" $TMP/cfg.json || exit 1; done"
-check "stdout holds one line per figure" sh -c "[ \$(grep -c ': ' $TMP/cfg.out) -eq 14 ]"
+check "stdout holds one line per figure" sh -c "for k in avg_generation_tps avg_prompt_tps avg_ttft_ms avg_peak_memory_gb avg_perplexity kl_divergence top1_agreement sanity_check sampler_fidelity quality_pass speedup speedup_ci_low speedup_ci_high decision; do [ \$(grep -c \"^\$k: \" $TMP/cfg.out) -eq 1 ] || exit 1; done"
+check "per-prompt figures with their spread" sh -c "grep -q 'incumbent median \[min-max\]' $TMP/cfg.err && grep -q '\"per_prompt\"' $TMP/cfg.json"
+check "the answers' perplexity is printed, marked unused" grep -q "^answer_perplexity: .* (not used)" "$TMP/cfg.out"
 git checkout -q lib/inference_config.c
 echo "stray" >README.extra
 ./gate -m $M >/dev/null 2>"$TMP/viol.err"

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +68,12 @@ typedef struct prompt_ids {
     int n;
 } prompt_ids;
 
+#define MAX_PROMPTS 32
+
 typedef struct run_result {
     int ok;
     double decode_tps, prompt_tps, ttft_ms, peak_gb, load_s;
+    double p_decode[MAX_PROMPTS], p_prompt[MAX_PROMPTS], p_ttft[MAX_PROMPTS]; /* per prompt */
     int32_t **gen;              /* [prompt][gen_tokens] ids */
     double mean_logprob, outside; /* the audit */
     int audited;
@@ -94,6 +98,7 @@ typedef struct gate {
     double kl, top1, ppl, ppl_ref, sanity, fidelity;
     int quality_pass, fidelity_ok, kl_ok, audit_ok, sanity_ok;
     char quality_why[512];
+    const char *extra_json;     /* per-prompt figures for --json */
 } gate;
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -398,6 +403,9 @@ static int timed_run(gate *g, const char *exe, uint64_t seed, run_result *r, cha
             rc = -1;
         }
         if (rc) break;
+        r->p_ttft[p] = 1000 * (t_first - t_send);
+        r->p_prompt[p] = g->p_ids[p].n / (t_first - t_send);
+        r->p_decode[p] = t_last > t_first ? (T - 1) / (t_last - t_first) : INFINITY;
         ttft_sum += t_first - t_send;
         prompt_tok += g->p_ids[p].n;
         decode_s += t_last - t_first;
@@ -547,6 +555,56 @@ static int measure(gate *g, measurement *m, uint64_t seed0, int with_warmup, cha
     return 0;
 }
 
+/* median [min - max] of one figure over the runs of one side */
+static void spread(char *out, size_t n, const run_result *r, int count, size_t field_off, int p, const char *fmt) {
+    double v[128];
+    for (int i = 0; i < count; i++) {
+        const double *base = (const double *)((const char *)&r[i] + field_off);
+        v[i] = p < 0 ? base[0] : base[p];
+    }
+    char f[64];
+    snprintf(f, sizeof f, "%s [%s-%s]", fmt, fmt, fmt);
+    snprintf(out, n, f, median(v, count), percentile(v, count, 0), percentile(v, count, 1));
+}
+
+/* per prompt and overall: decode tok/s, prompt tok/s, time to first token,
+ * and peak memory, each as median [min-max] over the runs */
+static void report_table(const gate *g, const measurement *m, char *json, size_t json_size) {
+    static const struct { const char *name, *fmt; size_t all, per; } F_[] = {
+        {"decode tok/s", "%.2f", offsetof(run_result, decode_tps), offsetof(run_result, p_decode)},
+        {"prompt tok/s", "%.1f", offsetof(run_result, prompt_tps), offsetof(run_result, p_prompt)},
+        {"first token ms", "%.1f", offsetof(run_result, ttft_ms), offsetof(run_result, p_ttft)},
+    };
+    size_t o = (size_t)snprintf(json, json_size, "  \"per_prompt\": [\n");
+    fprintf(stderr, "gate: %-10s %-15s %-32s %-32s\n", "prompt", "figure", "incumbent median [min-max]", "candidate median [min-max]");
+    for (int p = -1; p < g->n_prompts; p++) {
+        char label[32];
+        if (p < 0) snprintf(label, sizeof label, "overall");
+        else snprintf(label, sizeof label, "%d %.8s", g->prompts.rows[p].id, g->prompts.rows[p].task);
+        if (p >= 0) o += (size_t)snprintf(json + o, json_size - o, "    {\"prompt\": %d, \"task\": \"%s\"", g->prompts.rows[p].id, g->prompts.rows[p].task);
+        for (int k = 0; k < 3; k++) {
+            char a[64], b[64];
+            size_t off = p < 0 ? F_[k].all : F_[k].per;
+            spread(a, sizeof a, m->inc, m->n, off, p < 0 ? -1 : p, F_[k].fmt);
+            spread(b, sizeof b, m->cand, m->n, off, p < 0 ? -1 : p, F_[k].fmt);
+            fprintf(stderr, "gate: %-10s %-15s %-32s %-32s\n", k ? "" : label, F_[k].name, a, b);
+            if (p >= 0) {
+                double v[128];
+                for (int i = 0; i < m->n; i++) v[i] = ((const double *)((const char *)&m->cand[i] + off))[p];
+                o += (size_t)snprintf(json + o, json_size - o, ", \"%s\": %.4f", k == 0 ? "decode_tps" : k == 1 ? "prompt_tps" : "ttft_ms",
+                                      median(v, m->n));
+            }
+        }
+        if (p < 0) {
+            char a[64], b[64];
+            spread(a, sizeof a, m->inc, m->n, offsetof(run_result, peak_gb), -1, "%.4f");
+            spread(b, sizeof b, m->cand, m->n, offsetof(run_result, peak_gb), -1, "%.4f");
+            fprintf(stderr, "gate: %-10s %-15s %-32s %-32s\n", "", "peak GB", a, b);
+        } else o += (size_t)snprintf(json + o, json_size - o, "}%s\n", p + 1 < g->n_prompts ? "," : "");
+    }
+    snprintf(json + o, json_size - o, "  ],\n");
+}
+
 static void free_measurement(gate *g, measurement *m) {
     for (int i = 0; i < m->n; i++) { free_run(&m->inc[i], g->n_prompts); free_run(&m->cand[i], g->n_prompts); }
 }
@@ -674,7 +732,9 @@ enum { F_GEN, F_PROMPT, F_TTFT, F_MEM, F_PPL, F_KL, F_TOP1, F_SANITY, F_FID, F_Q
 static int finish(gate *g, figures *f, const char *decision, int code, const char *why) {
     SET(f, F_DECISION, "%s", decision);
     if (why && *why) fprintf(stderr, "gate: %s: %s\n", decision, why);
-    char extra[1200] = "";
+    char extra[10000] = "";
+    size_t eo = 0;
+    if (g->extra_json) eo = (size_t)snprintf(extra, sizeof extra, "%s", g->extra_json);
     if (why && *why) {
         char esc[1000];
         size_t o = 0;
@@ -683,7 +743,7 @@ static int finish(gate *g, figures *f, const char *decision, int code, const cha
             esc[o++] = (*s == '\n' || *s == '\t') ? ' ' : *s;
         }
         esc[o] = 0;
-        snprintf(extra, sizeof extra, "  \"reason\": \"%s\",\n", esc);
+        snprintf(extra + eo, sizeof extra - eo, "  \"reason\": \"%s\",\n", esc);
     }
     print_figures(g, f, extra);
     return code;
@@ -845,6 +905,7 @@ static int cmd_run(int argc, char **argv) {
     cfg_free(&cc);
     g->n_prompts = load_prompts(g, g->w.prompts, &g->prompts, &g->p_ids, 0, err, sizeof err);
     if (g->n_prompts < 0) return finish(g, &F, "crash", EXIT_USAGE, err);
+    if (g->n_prompts > MAX_PROMPTS) return finish(g, &F, "crash", EXIT_USAGE, "more than 32 timed prompts");
     char lowname[256];
     snprintf(lowname, sizeof lowname, "%s", g->info.name);
     for (char *c = lowname; *c; c++) *c = (char)tolower((unsigned char)*c);
@@ -909,6 +970,14 @@ static int cmd_run(int argc, char **argv) {
         if (!speed_ok || !audit_ok) break;
     }
     measurement *m0 = &M[0];
+    static char per_prompt[8192];
+    report_table(g, m0, per_prompt, sizeof per_prompt);
+    /* the perplexity of the generated answers under the anchor's model: printed
+     * for comparison with older harnesses, never used (repetition scores well) */
+    double ap[128];
+    for (int i = 0; i < m0->n; i++) ap[i] = exp(-m0->cand[i].mean_logprob);
+    printf("answer_perplexity: %.4f (not used)\n", median(ap, m0->n));
+    g->extra_json = per_prompt;
     double cg[128], cp[128], ct[128], cm[128];
     for (int i = 0; i < m0->n; i++) {
         cg[i] = m0->cand[i].decode_tps; cp[i] = m0->cand[i].prompt_tps; ct[i] = m0->cand[i].ttft_ms; cm[i] = m0->cand[i].peak_gb;
