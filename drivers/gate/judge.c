@@ -42,6 +42,7 @@
 #define OUTSIDE_MAX 0.02     /* share of timed tokens the declared sampler could not draw */
 #define AUDIT_EPS 0.5        /* logit slack of that test: prefill vs decode path at 8-bit activations */
 #define LOGPROB_BOUND 0.15   /* |mean log-prob difference per token|, candidate - incumbent */
+#define ARGMAX_BOUND 0.10    /* |difference in the share of tokens that are the model's argmax| */
 #define FIDELITY_P 1e-6      /* a case fails below this chi-square p-value */
 #define PLAUSIBLE 1.25       /* decode needing more than this x the measured bandwidth is invalid */
 #define BOOTSTRAP 2000
@@ -75,7 +76,7 @@ typedef struct run_result {
     double decode_tps, prompt_tps, ttft_ms, peak_gb, load_s;
     double p_decode[MAX_PROMPTS], p_prompt[MAX_PROMPTS], p_ttft[MAX_PROMPTS]; /* per prompt */
     int32_t **gen;              /* [prompt][gen_tokens] ids */
-    double mean_logprob, outside; /* the audit */
+    double mean_logprob, outside, argmax_share; /* the audit */
     int audited;
 } run_result;
 
@@ -451,7 +452,7 @@ static int audit_run(gate *g, run_result *r) {
     float *all = malloc((size_t)T * V * sizeof(float));
     int32_t *hist = malloc((size_t)(maxp + T) * sizeof *hist);
     double *pb = malloc((size_t)V * sizeof *pb);
-    int outside = 0, total = 0, rc = 0;
+    int outside = 0, total = 0, rc = 0, top = 0;
     double lp_sum = 0;
     for (int p = 0; p < g->n_prompts && all && hist && pb && !rc; p++) {
         const prompt_ids *pi = &g->p_ids[p];
@@ -464,6 +465,7 @@ static int audit_run(gate *g, run_result *r) {
             double lp;
             judge_token(g, all + (size_t)i * V, hist, pi->n + i, r->gen[p][i], pb, &in, &lp);
             outside += !in;
+            top += argmax_f(all + (size_t)i * V, V) == r->gen[p][i];
             lp_sum += lp;
             total++;
             hist[pi->n + i] = r->gen[p][i];
@@ -474,6 +476,7 @@ static int audit_run(gate *g, run_result *r) {
     if (rc || !total) return -1;
     r->outside = (double)outside / total;
     r->mean_logprob = lp_sum / total;
+    r->argmax_share = (double)top / total;
     r->audited = 1;
     return 0;
 }
@@ -492,6 +495,7 @@ typedef struct measurement {
     double speedup, lo, hi;
     double prefill_ratio, ttft_ratio, mem_ratio;
     double lp_diff;             /* mean over pairs of the candidate's minus the incumbent's mean log-prob */
+    double top_diff;            /* the same for the share of tokens that are the model's argmax */
     double outside_max;
 } measurement;
 
@@ -542,16 +546,19 @@ static int measure(gate *g, measurement *m, uint64_t seed0, int with_warmup, cha
         if (same_tokens(g, &m->inc[i], &m->cand[i])) {
             m->cand[i].mean_logprob = m->inc[i].mean_logprob;
             m->cand[i].outside = m->inc[i].outside;
+            m->cand[i].argmax_share = m->inc[i].argmax_share;
             m->cand[i].audited = 1;
         } else if (audit_run(g, &m->cand[i])) { snprintf(err, err_size, "audit failed"); return -1; }
         x[i] = m->cand[i].mean_logprob - m->inc[i].mean_logprob;
         if (m->cand[i].outside > m->outside_max) m->outside_max = m->cand[i].outside;
     }
     m->lp_diff = mean_of(x, m->n);
+    for (int i = 0; i < m->n; i++) x[i] = m->cand[i].argmax_share - m->inc[i].argmax_share;
+    m->top_diff = mean_of(x, m->n);
     progress("speed-up %.4f [%.4f, %.4f] over %d pairs; prefill x%.3f, ttft x%.3f, memory x%.3f; tokens outside "
-             "the sampler's set %.3f (max %.2f), mean log-prob diff %+.4f (bound %.2f)",
+             "the sampler's set %.3f (max %.2f), mean log-prob diff %+.4f (bound %.2f), argmax share diff %+.3f (bound %.2f)",
              m->speedup, m->lo, m->hi, m->n, m->prefill_ratio, m->ttft_ratio, m->mem_ratio, m->outside_max,
-             OUTSIDE_MAX, m->lp_diff, LOGPROB_BOUND);
+             OUTSIDE_MAX, m->lp_diff, LOGPROB_BOUND, m->top_diff, ARGMAX_BOUND);
     return 0;
 }
 
@@ -964,7 +971,7 @@ static int cmd_run(int argc, char **argv) {
         if (r) return finish(g, &F, "crash", EXIT_CRASH, err);
         n_meas++;
         measurement *m = &M[k];
-        audit_ok &= m->outside_max <= OUTSIDE_MAX && fabs(m->lp_diff) <= LOGPROB_BOUND;
+        audit_ok &= m->outside_max <= OUTSIDE_MAX && fabs(m->lp_diff) <= LOGPROB_BOUND && fabs(m->top_diff) <= ARGMAX_BOUND;
         guards_ok &= m->prefill_ratio >= 1 - PREFILL_BAND && m->ttft_ratio <= 1 + TTFT_BAND && m->mem_ratio <= 1 + MEM_BAND;
         speed_ok &= m->lo > 1 + MIN_GAIN;
         if (!speed_ok || !audit_ok) break;
