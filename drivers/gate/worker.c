@@ -162,14 +162,30 @@ static int cmd_force(void) {
     return st ? fail(st, "force") : putf("e 0\n");
 }
 
+/* stdin through one buffer: command lines, and the raw logits after an S line */
+static char in_buf[1 << 16];
+static size_t in_len, in_pos;
+
+static int fill_in(void) {
+    for (;;) {
+        ssize_t r = read(0, in_buf, sizeof in_buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        in_len = (size_t)r;
+        in_pos = 0;
+        return 0;
+    }
+}
+
 static int read_exact(void *buf, size_t n) {
     char *p = buf;
     while (n) {
-        ssize_t r = read(0, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        n -= (size_t)r;
+        if (in_pos == in_len && fill_in()) return -1;
+        size_t k = in_len - in_pos < n ? in_len - in_pos : n;
+        memcpy(p, in_buf + in_pos, k);
+        in_pos += k;
+        p += k;
+        n -= k;
     }
     return 0;
 }
@@ -210,23 +226,25 @@ static int cmd_sample(void) {
     return rc;
 }
 
-/* one line from stdin, byte by byte: binary logits may follow it */
+/* one command line */
 static int read_line(void) {
     size_t n = 0;
     for (;;) {
-        if (n + 1 >= line_cap) {
-            size_t cap = line_cap ? line_cap * 2 : 4096;
+        if (in_pos == in_len && fill_in()) return -1;
+        char *nl = memchr(in_buf + in_pos, '\n', in_len - in_pos);
+        size_t k = nl ? (size_t)(nl - (in_buf + in_pos)) : in_len - in_pos;
+        if (n + k + 1 > line_cap) {
+            size_t cap = line_cap ? line_cap : 4096;
+            while (cap < n + k + 1) cap *= 2;
             char *b = realloc(line, cap);
             if (!b) return -1;
             line = b;
             line_cap = cap;
         }
-        char ch;
-        ssize_t r = read(0, &ch, 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        if (ch == '\n') break;
-        line[n++] = ch;
+        memcpy(line + n, in_buf + in_pos, k);
+        n += k;
+        in_pos += k + (nl != NULL);
+        if (nl) break;
     }
     line[n] = 0;
     cur = line;
