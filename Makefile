@@ -55,8 +55,9 @@ judge: $(B)/drivers/gate/judge
 worker: $(B)/drivers/gate/worker
 $(B)/drivers/gate/judge: $(B)/drivers/gate/judge.o $(GATE_LIB) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+# static: in its sandbox the worker may read its model and nothing of /usr/lib
 $(B)/drivers/gate/worker: $(B)/drivers/gate/worker.o $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -static $^ -o $@ $(LDLIBS)
 $(B)/%.i: %.c $(HEADERS) | dirs
 	$(CC) $(CFLAGS) -E $< -o $@
 
@@ -91,6 +92,11 @@ $(B)/drivers/gate/%.o: drivers/gate/%.c $(GATE_HDR) $(HEADERS) | dirs
 
 $(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# the hostile worker test_sandbox starts: static, as the gate's worker is
+$(B)/test/test_sandbox: | $(B)/test/sandbox_probe
+$(B)/test/sandbox_probe: $(B)/test/sandbox_probe.o
+	$(CC) $(CFLAGS) -static $^ -o $@ $(LDLIBS)
 
 $(B)/test/%.o: test/%.c test/test.h $(HEADERS) $(GATE_HDR) | dirs
 	$(CC) $(CFLAGS) -Itest -Ilib/kernels -c $< -o $@

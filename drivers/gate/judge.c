@@ -28,6 +28,7 @@
 #include "gate.h"
 #include "qinfer.h"
 #include "runner.h"
+#include "sandbox.h"
 #include "sha256.h"
 #include "stats.h"
 #include "tree.h"
@@ -83,6 +84,7 @@ typedef struct run_result {
 typedef struct gate {
     const char *root, *repo, *anchor, *incumbent, *cache, *model_path, *json;
     int sampling_config;
+    int code_checks;            /* 0 only with --unsafe-skip-code-checks (the sandbox's tests) */
     char rundir[4200];
     qi_model *model;            /* the anchor's library: tokenizer, reference, audit */
     qi_model_info info;
@@ -749,6 +751,16 @@ static void print_figures(const gate *g, figures *f, const char *extra_json) {
 enum { F_GEN, F_PROMPT, F_TTFT, F_MEM, F_PPL, F_KL, F_TOP1, F_SANITY, F_FID, F_QUALITY, F_SPEEDUP, F_LO, F_HI, F_DECISION };
 
 static int finish(gate *g, figures *f, const char *decision, int code, const char *why) {
+    /* a worker the sandbox killed tried something no inference needs: that
+     * is a violation, whatever else went wrong because of it */
+    char boxed[1400];
+    const char *killed = runner_sandbox_killed();
+    if (killed) {
+        snprintf(boxed, sizeof boxed, "the sandbox killed the %s's worker: a forbidden system call (%s)",
+                 !strcmp(killed, g->exe_cand) ? "candidate" : "incumbent",
+                 why && *why ? why : "the run had ended");
+        decision = "violation", code = EXIT_VIOLATION, why = boxed;
+    }
     SET(f, F_DECISION, "%s", decision);
     if (why && *why) fprintf(stderr, "gate: %s: %s\n", decision, why);
     char extra[10000] = "";
@@ -807,7 +819,7 @@ static void change_monitor(const gate *g, const char *cand_cfg, const char *cand
 static void usage(void) {
     fprintf(stderr,
             "usage: judge run --root ANCHOR_TREE --repo REPO --anchor SHA --incumbent SHA --cache DIR -m MODEL\n"
-            "                 [--json FILE] [--sampling config|workload] [-q]\n"
+            "                 [--json FILE] [--sampling config|workload] [-q] [--unsafe-skip-code-checks]\n"
             "       judge report RESULTS.tsv OUT.svg\n"
             "       judge propose --repo DIR --results RESULTS.tsv [--seed N]\n"
             "(./gate and ./loop.sh call these; see README)\n");
@@ -824,6 +836,7 @@ static int load_prompts(gate *g, const char *path, prompt_set *ps, prompt_ids **
 
 static int cmd_run(int argc, char **argv) {
     gate G = {0}, *g = &G;
+    g->code_checks = 1;
     figures F;
     memset(&F, 0, sizeof F);
     for (int i = 0; i < argc; i++) {
@@ -837,6 +850,7 @@ static int cmd_run(int argc, char **argv) {
             else if (strcmp(v, "workload")) { usage(); return EXIT_USAGE; }
             i++;
         } else if (!strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "--unsafe-skip-code-checks")) g->code_checks = 0;
         else { fprintf(stderr, "judge: unknown or incomplete option '%s'\n", a); usage(); return EXIT_USAGE; }
 #undef OPT
     }
@@ -855,6 +869,10 @@ static int cmd_run(int argc, char **argv) {
 
     /* 1. protocol: the tree, the incumbent, the knob file */
     progress("anchor %.12s, incumbent %.12s, candidate: the working tree of %s", g->anchor, g->incumbent, g->repo);
+    char box[256];
+    sandbox_describe(box, sizeof box);
+    progress("workers run sandboxed: %s", box);
+    if (!g->code_checks) progress("--unsafe-skip-code-checks: sample.c is not checked; only the sandbox stands");
     if (check_tree(g->repo, g->anchor, g->root, why, sizeof why)) return finish(g, &F, "violation", EXIT_VIOLATION, why);
     if (strcmp(g->anchor, g->incumbent) && check_commit(g->repo, g->anchor, g->incumbent, why, sizeof why))
         return finish(g, &F, "violation", EXIT_VIOLATION, why);
@@ -868,11 +886,11 @@ static int cmd_run(int argc, char **argv) {
     /* 2. builds: the incumbent's, then the candidate's (protocol checks first) */
     char log[4400];
     progress("building the incumbent's worker");
-    int b = build_worker(g->repo, g->anchor, g->root, g->cache, inc_sample, inc_cfg, g->exe_inc, sizeof g->exe_inc, log,
+    int b = build_worker(g->repo, g->anchor, g->root, g->cache, inc_sample, inc_cfg, g->code_checks, g->exe_inc, sizeof g->exe_inc, log,
                          sizeof log, why, sizeof why);
     if (b) return finish(g, &F, b == -2 ? "violation" : "crash", b == -2 ? EXIT_VIOLATION : EXIT_BUILD, why);
     progress("building the candidate's worker");
-    b = build_worker(g->repo, g->anchor, g->root, g->cache, cand_sample, cand_cfg, g->exe_cand, sizeof g->exe_cand, log,
+    b = build_worker(g->repo, g->anchor, g->root, g->cache, cand_sample, cand_cfg, g->code_checks, g->exe_cand, sizeof g->exe_cand, log,
                      sizeof log, why, sizeof why);
     if (b == -2) return finish(g, &F, "violation", EXIT_VIOLATION, why);
     if (b) {

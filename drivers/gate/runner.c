@@ -1,5 +1,6 @@
 /* Worker processes; see runner.h. */
 #include "runner.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,18 @@ static int copy_file(const char *from, const char *to) {
     return rc;
 }
 
+static const char exec_path[] = "./worker"; /* the one exec the sandbox allows */
+
+uint64_t worker_data_limit(uint64_t model_bytes) {
+    return (2ull << 30) + 2 * model_bytes;
+}
+
+static char sandbox_killed[4096]; /* the program of the last worker the sandbox killed */
+
+const char *runner_sandbox_killed(void) {
+    return sandbox_killed[0] ? sandbox_killed : NULL;
+}
+
 static volatile sig_atomic_t running_group; /* the live worker's process group, 0 if none */
 
 static void on_signal(int sig) {
@@ -59,6 +72,7 @@ void runner_catch_signals(void) {
 int worker_start(worker *w, const char *exe, const char *rundir, const char *model, char *err, size_t err_size) {
     memset(w, 0, sizeof *w);
     w->pid = -1;
+    snprintf(w->exe, sizeof w->exe, "%s", exe);
     w->to = w->from = -1;
     char path[4096];
     snprintf(path, sizeof path, "%s/worker", rundir);
@@ -74,22 +88,39 @@ int worker_start(worker *w, const char *exe, const char *rundir, const char *mod
         return -1;
     }
     if (pid == 0) {
+        /* the child has only system calls and stack buffers: the judge has threads */
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* the judge gone: so is the worker */
         if (getppid() != judge) _exit(127);
         dup2(in[0], 0);
         dup2(out[1], 1);
-        char log[4096];
+        char log[4096], msg[512];
         snprintf(log, sizeof log, "%s/stderr.log", rundir);
         int e = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (e >= 0) dup2(e, 2);
+        /* the model is opened here, the worker reads it as /proc/self/fd/3:
+         * the same argument for every worker, wherever the file lies */
+        int m = open(model, O_RDONLY);
+        struct stat st;
+        if (m < 0 || fstat(m, &st) || (m != 3 && dup2(m, 3) != 3)) {
+            snprintf(msg, sizeof msg, "e 1 cannot open %s: %s\n", model, strerror(errno));
+            (void)!write(1, msg, strlen(msg));
+            _exit(127);
+        }
+        close_range(4, ~0u, 0);
         struct rlimit fs = {16u << 20, 16u << 20}, core = {0, 0};
         setrlimit(RLIMIT_FSIZE, &fs);
         setrlimit(RLIMIT_CORE, &core);
         if (chdir(rundir)) _exit(127);
-        char *const argv[] = {"worker", (char *)model, NULL};
+        if (sandbox_enter(path, model, exec_path, worker_data_limit((uint64_t)st.st_size), msg, sizeof msg - 8)) {
+            char line[600];
+            snprintf(line, sizeof line, "e 1 %s\n", msg);
+            (void)!write(1, line, strlen(line));
+            _exit(127);
+        }
+        char *const argv[] = {"worker", "/proc/self/fd/3", NULL};
         char *const envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL};
-        execve("./worker", argv, envp);
+        execve(exec_path, argv, envp);
         _exit(127);
     }
     setpgid(pid, pid); /* both sides set it: no race with the first kill */
@@ -191,5 +222,6 @@ int worker_stop(worker *w, double grace_s) {
     w->from = -1;
     w->reaped = 1;
     w->status = st;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) snprintf(sandbox_killed, sizeof sandbox_killed, "%s", w->exe);
     return st;
 }

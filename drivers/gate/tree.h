@@ -26,10 +26,12 @@ int check_commit(const char *repo, const char *anchor, const char *rev, char *wh
 char *rev_file(const char *repo, const char *rev, const char *path);
 
 /* Build the worker from the anchor's tree with these two files. Protocol
- * checks on sample.c and sample.o come first; a violation returns -2 (why
+ * checks on sample.c and sample.o come first (code_checks 0 skips them: only
+ * the sandbox's tests, to reach the sandbox); a violation returns -2 (why
  * says it), a build failure -3 (log holds the compiler's output), 0 on
  * success with the executable's path in exe. */
 int build_worker(const char *repo, const char *anchor, const char *anchor_root, const char *cache, const char *sample,
-                 const char *config, char *exe, size_t exe_size, char *log, size_t log_size, char *why, size_t why_size);
+                 const char *config, int code_checks, char *exe, size_t exe_size, char *log, size_t log_size, char *why,
+                 size_t why_size);
 
 #endif
