@@ -43,11 +43,14 @@ GATE_HDR  := $(wildcard drivers/gate/*.h)
 TOOLS     := synth
 TEST_SRC  := $(wildcard test/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
+# fuzz targets (test/fuzz): with replay.c in every build, with libFuzzer in `make fuzz`
+FUZZ      := gguf tokenizer chat protocol
+FUZZ_BIN  := $(FUZZ:%=$(B)/test/fuzz/fuzz_%)
 
-.PHONY: all test clean synth model check-aarch64 judge worker
+.PHONY: all test clean synth model check-aarch64 judge worker fuzz asan ubsan
 .SECONDARY:
 # bench/ holds the benchmark scripts, so the bench executable lives there too
-all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) judge worker
+all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) $(FUZZ_BIN) judge worker
 
 # the gate: the judge (built from the anchor by ./gate) and the worker (built
 # from each tree under test); sample.i is what the judge's protocol check reads
@@ -56,8 +59,9 @@ worker: $(B)/drivers/gate/worker
 $(B)/drivers/gate/judge: $(B)/drivers/gate/judge.o $(GATE_LIB) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 # static: in its sandbox the worker may read its model and nothing of /usr/lib
+WORKER_LDFLAGS ?= -static
 $(B)/drivers/gate/worker: $(B)/drivers/gate/worker.o $(LIB)
-	$(CC) $(CFLAGS) -static $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(WORKER_LDFLAGS) $^ -o $@ $(LDLIBS)
 $(B)/%.i: %.c $(HEADERS) | dirs
 	$(CC) $(CFLAGS) -E $< -o $@
 
@@ -93,16 +97,22 @@ $(B)/drivers/gate/%.o: drivers/gate/%.c $(GATE_HDR) $(HEADERS) | dirs
 $(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-# the hostile worker test_sandbox starts: static, as the gate's worker is
+# the hostile worker test_sandbox starts: built as ./gate builds a worker
+# (gcc, static), whatever this build's compiler and sanitizers
 $(B)/test/test_sandbox: | $(B)/test/sandbox_probe
-$(B)/test/sandbox_probe: $(B)/test/sandbox_probe.o
-	$(CC) $(CFLAGS) -static $^ -o $@ $(LDLIBS)
+$(B)/test/sandbox_probe: test/sandbox_probe.c | dirs
+	$(CROSS)gcc -O2 -std=c11 -D_GNU_SOURCE -pthread -static $< -o $@
 
 $(B)/test/%.o: test/%.c test/test.h $(HEADERS) $(GATE_HDR) | dirs
 	$(CC) $(CFLAGS) -Itest -Ilib/kernels -c $< -o $@
 
+$(B)/test/fuzz/fuzz_%: $(B)/test/fuzz/fuzz_%.o $(B)/test/fuzz/replay.o $(GATE_LIB) $(LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+$(B)/test/fuzz/%.o: test/fuzz/%.c test/fuzz/fuzz.h $(HEADERS) $(GATE_HDR) | dirs
+	$(CC) $(CFLAGS) -c $< -o $@
+
 dirs:
-	@mkdir -p $(B)/lib/kernels $(B)/drivers/gate $(B)/tools $(B)/test
+	@mkdir -p $(B)/lib/kernels $(B)/drivers/gate $(B)/tools $(B)/test/fuzz
 
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
 synth: $(SYNTH)
@@ -123,6 +133,31 @@ QEMU ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 check-aarch64: $(SYNTH)
 	$(MAKE) CROSS=aarch64-linux-gnu- all
 	@SHARED=$(SHARED) QEMU="$(QEMU)" sh test/check-aarch64.sh
+
+# Sanitizer builds of everything, each in its own folder, and the whole suite
+# run on them (the gate's own judge and workers are built by ./gate as usual)
+SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ OPT="-O1 -g" WORKER_LDFLAGS=
+asan:
+	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
+ubsan:
+	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
+
+# libFuzzer on each target for FUZZ_TIME seconds, from its seed corpus
+# (test/fuzz/corpus/T); new inputs go to build/fuzz/corpus-T, crashes to
+# build/fuzz/crash-T-*: copy each into test/fuzz/regress/T/ and fix it
+FUZZ_TIME ?= 60
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+fuzz:
+	$(MAKE) CC=clang B=build/fuzz LIB=build/fuzz/libqinfer.a BIN=build/fuzz OPT="-O1 -g" \
+		EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/libqinfer.a build/fuzz/libgate.a \
+		$(FUZZ:%=build/fuzz/test/fuzz/fuzz_%.o)
+	@for t in $(FUZZ); do \
+		clang -fsanitize=fuzzer,address,undefined build/fuzz/test/fuzz/fuzz_$$t.o build/fuzz/libgate.a \
+			build/fuzz/libqinfer.a -o build/fuzz/fuzz_$$t -lm -pthread || exit 1; \
+	done
+	@QINFER_SHARED=$(SHARED) FUZZ_TIME=$(FUZZ_TIME) sh test/fuzz/run.sh $(FUZZ)
 
 clean:
 	rm -rf build lib/libqinfer.a $(DRIVERS) bench/bench

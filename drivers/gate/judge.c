@@ -27,6 +27,7 @@
 #include "fidelity.h"
 #include "gate.h"
 #include "qinfer.h"
+#include "protocol.h"
 #include "runner.h"
 #include "sandbox.h"
 #include "sha256.h"
@@ -156,12 +157,13 @@ static char *command(const char *head, const prompt_ids *p) {
 static int start_worker(gate *g, worker *w, const char *exe, char *err, size_t err_size) {
     if (worker_start(w, exe, g->rundir, g->model_path, err, err_size)) return -1;
     char line[256];
-    if (worker_line(w, line, sizeof line, NULL, now_s() + g->w.run_timeout_s) || line[0] != 'R') {
+    line[0] = 0;
+    if (worker_line(w, line, sizeof line, NULL, now_s() + g->w.run_timeout_s) || proto_ready(line) < 0) {
         snprintf(err, err_size, "the worker did not start: %.200s", line[0] == 'e' ? line : "no answer");
         worker_stop(w, 0.1);
         return -1;
     }
-    int nv = atoi(line + 2);
+    int nv = proto_ready(line);
     if (nv != g->info.n_vocab) {
         snprintf(err, err_size, "the worker reports %d ids, the model has %d", nv, g->info.n_vocab);
         worker_stop(w, 0.1);
@@ -195,22 +197,12 @@ static int fidelity(gate *g, char *err, size_t err_size) {
         if (worker_send(&w, head, strlen(head)) ||
             worker_send(&w, cases[i].logits, (size_t)g->info.n_vocab * sizeof(float))) { rc = -1; break; }
         double deadline = now_s() + g->w.run_timeout_s;
+        line[0] = 0;
         if (worker_line(&w, line, cap, NULL, deadline) || line[0] != 'h') { rc = -1; snprintf(err, err_size, "fidelity: %.200s", line); break; }
-        memset(counts, 0, (size_t)g->info.n_vocab * sizeof *counts);
-        char *s = line + 1, *end;
-        long k = strtol(s, &end, 10), total = 0;
-        for (long j = 0; j < k && end != s; j++) {
-            s = end;
-            long id = strtol(s, &end, 10);
-            s = end;
-            long c = strtol(s, &end, 10);
-            if (id < 0 || id >= g->info.n_vocab || c < 0) { rc = -1; break; }
-            counts[id] += (int)c;
-            total += c;
-        }
         char ok[64];
-        if (rc || total != g->w.fidelity_draws || worker_line(&w, ok, sizeof ok, NULL, deadline) || strcmp(ok, "e 0")) {
-            snprintf(err, err_size, "fidelity: the worker's counts are malformed (%ld draws)", total);
+        if (proto_hist(line, g->info.n_vocab, counts, g->w.fidelity_draws) ||
+            worker_line(&w, ok, sizeof ok, NULL, deadline) || proto_end(ok)) {
+            snprintf(err, err_size, "fidelity: the worker's counts are malformed (%.100s)", line);
             rc = -1;
             break;
         }
@@ -316,7 +308,8 @@ static int kl_check(gate *g, char *err, size_t err_size) {
     for (int i = 0; i < n && !rc; i++) {
         char line[128];
         double deadline = now_s() + g->w.run_timeout_s;
-        if (worker_line(&w, line, sizeof line, NULL, deadline) || line[0] != 'l' || atoi(line + 2) != V ||
+        line[0] = 0;
+        if (worker_line(&w, line, sizeof line, NULL, deadline) || proto_logits(line, V) ||
             worker_bytes(&w, cand, (size_t)V * sizeof(float), deadline)) {
             snprintf(err, err_size, "KL: the worker stopped at token %d (%.100s)", i, line);
             rc = -1;
@@ -338,7 +331,7 @@ static int kl_check(gate *g, char *err, size_t err_size) {
         nll_ref += lr - r[ids[i + 1]];
     }
     char tail[64];
-    if (!rc && (worker_line(&w, tail, sizeof tail, NULL, now_s() + g->w.run_timeout_s) || strcmp(tail, "e 0"))) rc = -1;
+    if (!rc && (worker_line(&w, tail, sizeof tail, NULL, now_s() + g->w.run_timeout_s) || proto_end(tail))) rc = -1;
     worker_stop(&w, 1.0);
     free(ids); free(ref); free(cand);
     if (rc == -1) return -1;
@@ -385,23 +378,22 @@ static int timed_run(gate *g, const char *exe, uint64_t seed, run_result *r, cha
         free(cmd);
         double deadline = t_send + g->w.run_timeout_s;
         for (int i = 0; i < T && !rc; i++) {
-            char line[64];
+            char line[64] = "";
             double t;
-            char *end;
             if (worker_line(&w, line, sizeof line, &t, deadline) || line[0] != 't') {
                 snprintf(err, err_size, "prompt %d: %s after %d tokens (%.60s)", p + 1,
                          line[0] == 'e' ? "the worker failed" : "no token", i, line);
                 rc = -1;
                 break;
             }
-            long id = strtol(line + 2, &end, 10);
-            if (*end || id < 0 || id >= g->info.n_vocab) { snprintf(err, err_size, "bad token line '%.40s'", line); rc = -1; break; }
+            int32_t id = proto_token(line, g->info.n_vocab);
+            if (id < 0) { snprintf(err, err_size, "bad token line '%.40s'", line); rc = -1; break; }
             r->gen[p][i] = (int32_t)id;
             if (i == 0) t_first = t;
             t_last = t;
         }
         char tail[64];
-        if (!rc && (worker_line(&w, tail, sizeof tail, NULL, deadline) || strcmp(tail, "e 0"))) {
+        if (!rc && (worker_line(&w, tail, sizeof tail, NULL, deadline) || proto_end(tail))) {
             snprintf(err, err_size, "prompt %d: more or other output than %d tokens", p + 1, T);
             rc = -1;
         }
@@ -640,10 +632,10 @@ static int sanity(gate *g, char *err, size_t err_size) {
             for (;;) {
                 char line[64];
                 if (worker_line(&w, line, sizeof line, NULL, deadline)) { rc = -1; break; }
-                if (line[0] == 'e') { if (strcmp(line, "e 0")) rc = -1; break; }
-                long id = atol(line + 2);
-                if (line[0] != 't' || n >= g->w.sanity_max_tokens || id < 0 || id >= g->info.n_vocab) { rc = -1; break; }
-                ids[n++] = (int32_t)id;
+                if (line[0] == 'e') { if (proto_end(line)) rc = -1; break; }
+                int32_t id = proto_token(line, g->info.n_vocab);
+                if (id < 0 || n >= g->w.sanity_max_tokens) { rc = -1; break; }
+                ids[n++] = id;
             }
             if (rc) { snprintf(err, err_size, "sanity: the worker failed on prompt %d", p + 1); break; }
             detok(g->model, ids, n, text, cap);

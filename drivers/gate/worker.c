@@ -207,7 +207,10 @@ static int cmd_sample(void) {
     if (!st) st = qi_sampler_new(&c, n_vocab, &sp);
     for (long long i = 0; i < draws && !st; i++) {
         int32_t t;
-        if (!(st = qi_sampler_draw(sp, logits, recent, n_recent, &t))) count[t]++;
+        if (!(st = qi_sampler_draw(sp, logits, recent, n_recent, &t))) {
+            if (t < 0 || t >= n_vocab) st = QI_ERR_BAD_TOKEN; /* the sampler under test drew no id */
+            else count[t]++;
+        }
     }
     int rc = 0;
     if (st) rc = fail(st, "draw");
