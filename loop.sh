@@ -58,8 +58,20 @@ if [ $report = 1 ]; then
 fi
 
 # ---- results.tsv: only appended, one write per row; a torn last line is cut off --------
+# It is the user's record: something in its place that is not a readable,
+# writable file stops the loop before anything runs, and nothing is moved.
+check_results() {
+    if [ -e "$results" ] && { [ ! -f "$results" ] || [ ! -r "$results" ] || [ ! -w "$results" ]; }; then
+        die "results.tsv is not a readable, writable file ($(ls -ld "$results" 2>&1)): move it away or fix it"
+    fi
+    if [ -s "$results" ] && [ "$(head -n 1 "$results")" != "$header" ]; then
+        die "results.tsv does not start with the loop's header: it is not a loop's record; move it away"
+    fi
+    return 0
+}
 repair_results() {
-    [ -s "$results" ] || { printf '%s\n' "$header" >"$results"; return; }
+    check_results
+    [ -s "$results" ] || { printf '%s\n' "$header" >"$results" || die "cannot write results.tsv"; return; }
     if [ "$(tail -c 1 "$results" | od -An -c | tr -d ' ')" != '\n' ]; then
         local keep
         keep=$(grep -c '' "$results")
@@ -81,8 +93,21 @@ row() {
         fi
         fields+=("$(clean_field "$v")")
     done
-    local IFS=$'\t'
-    printf '%s\t%s\t%s\t%s\n' "$commit" "${fields[*]}" "$status" "$desc" >>"$results"
+    if [ ! -e "$results" ]; then
+        say "results.tsv vanished: a new one starts here (every kept commit is on the branch; the incumbent is ${incumbent:0:12})"
+        printf '%s\n' "$header" >"$results"
+    fi
+    local IFS=$'\t' line
+    line=$(printf '%s\t%s\t%s\t%s' "$commit" "${fields[*]}" "$status" "$desc")
+    # one write of the whole row; a failed one (a full disk) stops the loop at a
+    # clean point, and --resume cuts off whatever part of it reached the file
+    if ! printf '%s\n' "$line" >>"$results"; then
+        say "cannot append to results.tsv (disk full?): stopping; the row was: $line"
+        stop=1
+        return 1
+    fi
+    [ "$status" = keep ] && echo "$commit" >"$state/incumbent.tmp" && mv "$state/incumbent.tmp" "$state/incumbent"
+    return 0
 }
 
 # ---- stopping at a clean point ---------------------------------------------------------------
@@ -127,6 +152,7 @@ run_gate() {
 }
 
 # ---- start or resume --------------------------------------------------------------------------
+check_results
 mkdir -p "$state"
 if [ $resume = 1 ]; then
     [ -f "$state/tag" ] || die "nothing to resume (no $state/tag)"
@@ -138,6 +164,8 @@ if [ $resume = 1 ]; then
     repair_results
     anchor=$(cat "$gitdir/qinfer/anchor")
     incumbent=$(awk -F'\t' 'NR > 1 && $15 == "keep" && $1 != "" { c = $1 } END { print c }' "$results")
+    # results.tsv lost or replaced: the last keep the loop recorded itself
+    [ -n "$incumbent" ] || { [ -f "$state/incumbent" ] && incumbent=$(cat "$state/incumbent"); }
     [ -n "$incumbent" ] || incumbent=$anchor
     incumbent=$(git rev-parse --verify -q "$incumbent^{commit}") || die "the last kept commit is gone"
     git reset -q --hard "$incumbent"
@@ -161,6 +189,7 @@ else
     echo "$tag" >"$state/tag"
     echo "$agent" >"$state/agent"
     echo "$model" >"$state/model"
+    rm -f "$state/incumbent"
     incumbent=$anchor
     repair_results
     say "branch $branch, anchor ${anchor:0:12}, model $model, agent $agent"

@@ -100,6 +100,7 @@ const char *qi_status_str(qi_status s) {
         [QI_ERR_BUFFER_TOO_SMALL] = "buffer too small",
         [QI_ERR_TOKENIZER] = "malformed tokenizer metadata",
         [QI_ERR_CANCELLED] = "cancelled",
+        [QI_ERR_MODEL_VALUES] = "NaN or infinite weight",
     };
     return (unsigned)s < QI_STATUS_COUNT && text[s] ? text[s] : "unknown status";
 }

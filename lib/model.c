@@ -44,6 +44,41 @@ static qi_status bind_tensor(const gguf_file *g, const char *name, int64_t ne0, 
     return QI_OK;
 }
 
+/* Every value of a tensor finite: F32, F16 and BF16 element by element, a
+ * block format by each block's f16 scale (its integer quants are finite by
+ * construction). A NaN would flow through every product to the logits,
+ * where no sampler can do anything sensible with it; this reads each page
+ * of the weights once, at load. */
+static qi_status check_finite(const gguf_tensor *t, const char *name, char *msg, size_t n) {
+    const uint8_t *p = t->data;
+    uint64_t bad = UINT64_MAX;
+    if (t->type == GGML_F32) {
+        for (uint64_t i = 0; i < t->n_elems && bad == UINT64_MAX; i++) {
+            uint32_t u;
+            memcpy(&u, p + 4 * i, 4);
+            if ((u & 0x7f800000u) == 0x7f800000u) bad = i;
+        }
+    } else if (t->type == GGML_F16 || t->type == GGML_BF16) {
+        uint16_t mask = t->type == GGML_F16 ? 0x7c00 : 0x7f80;
+        for (uint64_t i = 0; i < t->n_elems && bad == UINT64_MAX; i++) {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            if ((h & mask) == mask) bad = i;
+        }
+    } else if (t->type == GGML_Q8_0 || t->type == GGML_Q4_0) {
+        uint64_t size = (uint64_t)ggml_type_size(t->type), blocks = t->n_bytes / size;
+        for (uint64_t b = 0; b < blocks && bad == UINT64_MAX; b++) {
+            uint16_t h;
+            memcpy(&h, p + b * size, 2);
+            if ((h & 0x7c00) == 0x7c00) bad = b * (uint64_t)ggml_type_block(t->type);
+        }
+    }
+    if (bad == UINT64_MAX) return QI_OK;
+    return fail_msg(msg, n, QI_ERR_MODEL_VALUES, "tensor '%s' holds a NaN or infinite value (%s element %llu)", name,
+                    t->type == GGML_Q8_0 || t->type == GGML_Q4_0 ? "the scale of the block of" : "at",
+                    (unsigned long long)bad);
+}
+
 static qi_status bind_vector(const gguf_file *g, const char *name, int64_t len, const float **out,
                              char *msg, size_t n) {
     const gguf_tensor *t = NULL;
@@ -52,6 +87,7 @@ static qi_status bind_vector(const gguf_file *g, const char *name, int64_t len, 
     if (t->type != GGML_F32)
         return fail_msg(msg, n, QI_ERR_MODEL_TENSOR_TYPE, "tensor '%s' is %s; norms and biases must be F32",
                     name, ggml_type_name(t->type));
+    if ((st = check_finite(t, name, msg, n))) return st;
     *out = t->data;
     return QI_OK;
 }
@@ -64,6 +100,7 @@ static qi_status bind_matrix(const gguf_file *g, const char *name, int n_in, int
     if (!weight_type_supported(t->type))
         return fail_msg(msg, n, QI_ERR_MODEL_TENSOR_TYPE, "tensor '%s' has type %s, which qinfer does not run",
                     name, ggml_type_name(t->type));
+    if ((st = check_finite(t, name, msg, n))) return st;
     w->data = t->data;
     w->type = t->type;
     w->n_in = n_in;

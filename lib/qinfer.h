@@ -41,6 +41,7 @@ typedef enum qi_status {
     QI_ERR_BUFFER_TOO_SMALL, /* caller's buffer too small; the needed size is returned */
     QI_ERR_TOKENIZER,        /* tokenizer metadata malformed */
     QI_ERR_CANCELLED,        /* stopped by the caller's callback */
+    QI_ERR_MODEL_VALUES,     /* a weight (or a block's scale) is NaN or infinite */
     QI_STATUS_COUNT
 } qi_status;
 

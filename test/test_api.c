@@ -170,6 +170,14 @@ static void config_errors(void) {
     BAD("decode_rows", c.decode_rows = -16);
     BAD("prefill_rows", c.prefill_rows = 17);
     BAD("spin", c.spin = -1);
+    BAD("n_threads", c.n_threads = 2000);
+    BAD("prefill_chunk", c.prefill_chunk = 70000);
+    BAD("compute", c.compute = (qi_compute)2);
+    BAD("huge_pages", c.huge_pages = 2);
+    BAD("output_q4_0", c.output_q4_0 = -1);
+    BAD("top_p", c.top_p = NAN);
+    BAD("min_p", c.min_p = NAN);
+    BAD("repeat_penalty", c.repeat_penalty = INFINITY);
 #undef BAD
     qi_session *s = (qi_session *)1;
     CHECK(qi_session_new(NULL, NULL, &s, msg, sizeof msg) == QI_ERR_INVALID_ARG && s == NULL, "NULL model");

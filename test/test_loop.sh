@@ -103,6 +103,29 @@ check "--resume dropped the torn last line" grep -q "torn line" "$TMP/resume.err
 check "--resume added one row" [ "$(grep -c '' results.tsv)" -eq $((rows_before + 1)) ]
 check "the resumed row is the spin change" sh -c "tail -n 1 results.tsv | grep -q '(spin)'"
 
+# results.tsv gone: --resume finds the last kept commit in the loop's own record
+kept=$(git rev-parse HEAD)
+mv results.tsv "$TMP/results.saved"
+printf '%s\n' nothing >"$LOOP_SCENARIOS"
+rm -f "$LOOP_SCENARIOS.cur"
+./loop.sh --resume --iterations 1 >"$TMP/gone.out" 2>"$TMP/gone.err"
+rc=$?
+check "results.tsv gone: --resume goes on from the last kept commit (exit $rc)" sh -c \
+    "[ $rc -eq 0 ] && grep -q 'resuming .* at the last kept commit $(git rev-parse --short=12 "$kept")' $TMP/gone.err && [ \"\$(git rev-parse HEAD)\" = $kept ]"
+check "results.tsv gone: a new one, with the header" sh -c "[ \$(grep -c '' results.tsv) -eq 1 ] && head -n 1 results.tsv | grep -q '^commit	avg_generation_tps	'"
+# something else in its place: refused before anything runs, nothing moved
+rm -f results.tsv
+mkdir results.tsv
+./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/dir.err"
+rc=$?
+check "results.tsv a folder: refused (exit $rc), left in place" sh -c "[ $rc -eq 64 ] && grep -q 'not a readable, writable file' $TMP/dir.err && [ -d results.tsv ]"
+rmdir results.tsv
+printf 'my\tnotes\n' >results.tsv
+./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/foreign.err"
+rc=$?
+check "results.tsv someone else's: refused (exit $rc), unchanged" sh -c "[ $rc -eq 64 ] && grep -q \"loop's header\" $TMP/foreign.err && [ \"\$(cat results.tsv)\" = \"\$(printf 'my\tnotes')\" ]"
+mv "$TMP/results.saved" results.tsv
+
 # the gate's own command line
 check "gate without a model: usage, exit 64" sh -c "./gate >/dev/null 2>$TMP/g1; [ \$? -eq 64 ] && grep -q usage $TMP/g1"
 check "gate with an unknown anchor: exit 64" sh -c "./gate --anchor nope -m $M >/dev/null 2>$TMP/g2; [ \$? -eq 64 ] && grep -q 'no such anchor' $TMP/g2"

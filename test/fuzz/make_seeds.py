@@ -39,14 +39,16 @@ def vocab(w):
     return len(tokens)
 
 
-def model(path, width, ttype):
+def model(path, width, ttype, meta_width=None, emb_rows=None, values=None, raw=None):
+    """values: {tensor: f(array) -> array}, raw: {tensor: f(bytes) -> bytes},
+    meta_width / emb_rows: metadata or embedding that disagree with the rest"""
     rng = np.random.default_rng(7)
     w = G.Writer()
     w.add("general.architecture", G.STRING, "qwen2")
     w.add("general.name", G.STRING, "fuzz seed")
     heads, kv, ffn = 2, 1, 2 * width
     hd = width // heads
-    for k, v in [("block_count", 1), ("context_length", 4096), ("embedding_length", width),
+    for k, v in [("block_count", 1), ("context_length", 4096), ("embedding_length", meta_width or width),
                  ("feed_forward_length", ffn), ("attention.head_count", heads), ("attention.head_count_kv", kv)]:
         w.add(f"qwen2.{k}", G.U32, v)
     w.add("qwen2.rope.freq_base", G.F32, 1e6)
@@ -54,9 +56,15 @@ def model(path, width, ttype):
     n_vocab = vocab(w)
 
     def t(name, shape, tt=G.T_F32):
-        w.add_tensor(name, tt, (rng.standard_normal(shape) * 0.1).astype(np.float32))
+        x = (rng.standard_normal(shape) * 0.1).astype(np.float32)
+        if values and name in values:
+            x = values[name](x)
+        w.add_tensor(name, tt, x)
+        if raw and name in raw:
+            n, t_, sh, data = w.tensors[-1]
+            w.tensors[-1] = (n, t_, sh, raw[name](data))
 
-    t("token_embd.weight", (n_vocab, width), ttype)
+    t("token_embd.weight", (emb_rows or n_vocab, width), ttype)
     t("output_norm.weight", (width,))
     t("blk.0.attn_norm.weight", (width,))
     t("blk.0.attn_q.weight", (width, width), ttype)
@@ -91,6 +99,21 @@ def main():
     model(os.path.join(OUT, "gguf", "f32-w8.gguf"), 8, G.T_F32)
     model(os.path.join(OUT, "gguf", "q8_0-w32.gguf"), 32, G.T_Q8_0)
     vocab_only(os.path.join(OUT, "gguf", "vocab-only.gguf"))
+    # hostile ones, which test/test_reliability.c loads by name
+
+    def nan_at_3(x):
+        x[3] = np.nan
+        return x
+
+    def inf_scale_block_5(data):
+        b = bytearray(data)
+        b[5 * 34:5 * 34 + 2] = bytes([0x00, 0x7c])  # f16 +inf, little-endian
+        return bytes(b)
+
+    model(os.path.join(OUT, "gguf", "bad-nan-norm.gguf"), 8, G.T_F32, values={"output_norm.weight": nan_at_3})
+    model(os.path.join(OUT, "gguf", "bad-inf-scale.gguf"), 32, G.T_Q8_0, raw={"blk.0.ffn_up.weight": inf_scale_block_5})
+    model(os.path.join(OUT, "gguf", "bad-shape.gguf"), 8, G.T_F32, meta_width=16)
+    model(os.path.join(OUT, "gguf", "bad-vocab-rows.gguf"), 8, G.T_F32, emb_rows=200)
     texts = [b"Hello world", b"What is 17 + 31?", b"<|im_start|>user\nhi<|im_end|>\n",
              "naïve café – 東京 🙂".encode(), b"  spaces\t\ttabs\r\n\n123456789 don't I'll", b"\xff\xfe bad \xc3"]
     for i, s in enumerate(texts):
