@@ -47,7 +47,7 @@ TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 FUZZ      := gguf tokenizer chat protocol
 FUZZ_BIN  := $(FUZZ:%=$(B)/test/fuzz/fuzz_%)
 
-.PHONY: all test clean synth model check-aarch64 judge worker fuzz asan ubsan
+.PHONY: all test clean synth model check-aarch64 judge worker fuzz asan ubsan tsan
 .SECONDARY:
 # bench/ holds the benchmark scripts, so the bench executable lives there too
 all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) $(FUZZ_BIN) judge worker
@@ -143,6 +143,11 @@ asan:
 ubsan:
 	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
 	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
+
+# ThreadSanitizer on one model shared by four sessions generating at once
+tsan:
+	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=thread" build/tsan/test/test_concurrency
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/test/test_concurrency
 
 # libFuzzer on each target for FUZZ_TIME seconds, from its seed corpus
 # (test/fuzz/corpus/T); new inputs go to build/fuzz/corpus-T, crashes to

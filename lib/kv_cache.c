@@ -5,6 +5,14 @@
 
 #include "quant.h"
 
+static size_t kv_row_bytes(int kv_dim, qi_kv_type type) {
+    return type == QI_KV_Q8_0 ? (size_t)kv_dim / QK8_0 * sizeof(block_q8_0) : (size_t)kv_dim * (type == QI_KV_F16 ? 2 : 4);
+}
+
+size_t kv_plan_bytes(int n_layer, int capacity, int kv_dim, qi_kv_type type) {
+    return 2 * (size_t)n_layer * (size_t)capacity * kv_row_bytes(kv_dim, type);
+}
+
 qi_status kv_init(qi_kv_cache *kv, int n_layer, int capacity, int kv_dim, qi_kv_type type) {
     memset(kv, 0, sizeof *kv);
     kv->n_layer = n_layer;
@@ -12,8 +20,7 @@ qi_status kv_init(qi_kv_cache *kv, int n_layer, int capacity, int kv_dim, qi_kv_
     kv->kv_dim = kv_dim;
     kv->type = type;
     if (type == QI_KV_Q8_0 && kv_dim % QK8_0) return QI_ERR_INVALID_ARG;
-    kv->row_bytes = type == QI_KV_Q8_0 ? (size_t)kv_dim / QK8_0 * sizeof(block_q8_0)
-                  : (size_t)kv_dim * (type == QI_KV_F16 ? 2 : 4);
+    kv->row_bytes = kv_row_bytes(kv_dim, type);
     size_t n = (size_t)n_layer * (size_t)capacity * kv->row_bytes;
     /* calloc: pages are touched only as the cache fills */
     kv->k = calloc(1, n);

@@ -18,6 +18,8 @@ typedef struct qi_kv_cache {
 qi_status kv_init(qi_kv_cache *kv, int n_layer, int capacity, int kv_dim, qi_kv_type type);
 void kv_free(qi_kv_cache *kv);
 size_t kv_bytes(const qi_kv_cache *kv);
+/* what kv_init would allocate */
+size_t kv_plan_bytes(int n_layer, int capacity, int kv_dim, qi_kv_type type);
 
 /* Store the key and value rows of one position. */
 void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *v);

@@ -212,6 +212,12 @@ typedef struct qi_session qi_session;
 qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **out,
                          char *msg, size_t msg_size);
 void qi_session_free(qi_session *s);
+/* The bytes qi_session_new(m, cfg) will allocate, before it is created: KV
+ * cache, scratch, logits, history, sampler, thread pool (and 1 KiB for the
+ * C library's bookkeeping of each thread it starts; the threads' stacks,
+ * address space the C library maps and barely touches, are not counted).
+ * The session never allocates more. 0 when qi_session_new would refuse cfg. */
+size_t qi_session_bytes(const qi_model *m, const qi_config *cfg);
 
 /* The message of the last failed call on this session ("" after success). */
 const char *qi_session_errmsg(const qi_session *s);

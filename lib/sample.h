@@ -3,6 +3,7 @@
 #ifndef QINFER_SAMPLE_H
 #define QINFER_SAMPLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "qinfer.h"
 
@@ -15,6 +16,8 @@ struct qi_sampler {
 };
 
 qi_status sampler_init(qi_sampler *sp, int n_vocab, uint64_t seed);
+/* what sampler_init allocates: val and idx (sampler.c; qi_session_bytes counts it) */
+size_t sampler_bytes(int n_vocab);
 void sampler_free(qi_sampler *sp);
 void sampler_seed(qi_sampler *sp, uint64_t seed);
 /* A uniform double in [0, 1). */

@@ -5,6 +5,8 @@
 
 #include "sample.h"
 
+size_t sampler_bytes(int n_vocab) { return (size_t)n_vocab * (sizeof(float) + sizeof(int32_t)); }
+
 qi_status qi_sampler_new(const qi_config *cfg, int n_vocab, qi_sampler **out) {
     if (!out) return QI_ERR_INVALID_ARG;
     *out = NULL;

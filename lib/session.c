@@ -30,36 +30,50 @@ static void scratch_free(qi_scratch *S) {
 
 static int imax(int a, int b) { return a > b ? a : b; }
 
+/* The scratch buffers, in the order of qi_scratch's pointers: sizes first,
+ * so that qi_session_bytes counts exactly what scratch_alloc allocates. */
+enum { SC_X, SC_XN, SC_Q, SC_K, SC_V, SC_ATT, SC_GATE, SC_UP, SC_COS, SC_SIN, SC_XQ, SC_ATT_SCRATCH, SC_WROW, SC_N };
+
+static void scratch_sizes(const qi_model *m, int chunk, int threads, size_t *sz) {
+    size_t c = (size_t)chunk, f = sizeof(float);
+    size_t q_dim = (size_t)m->n_head * m->head_dim, kv_dim = (size_t)m->n_head_kv * m->head_dim;
+    size_t max_dim = (size_t)imax(imax(m->n_embd, m->n_ff), (int)q_dim);
+    sz[SC_X] = sz[SC_XN] = c * m->n_embd * f;
+    sz[SC_Q] = sz[SC_ATT] = c * q_dim * f;
+    sz[SC_K] = sz[SC_V] = c * kv_dim * f;
+    sz[SC_GATE] = sz[SC_UP] = c * m->n_ff * f;
+    sz[SC_COS] = sz[SC_SIN] = c * (m->head_dim / 2) * f;
+    sz[SC_XQ] = c * (max_dim / QK8_0) * sizeof(block_q8_0);
+    sz[SC_ATT_SCRATCH] = (size_t)threads * attention_scratch_floats(m->head_dim, m->n_head / m->n_head_kv) * f;
+    sz[SC_WROW] = (size_t)threads * max_dim * f;
+}
+
 static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int threads) {
-    size_t c = (size_t)chunk;
-    int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim;
+    size_t sz[SC_N];
+    scratch_sizes(m, chunk, threads, sz);
     memset(S, 0, sizeof *S);
-    S->max_dim = imax(imax(m->n_embd, m->n_ff), q_dim);
-    S->x = malloc(c * m->n_embd * sizeof(float));
-    S->xn = malloc(c * m->n_embd * sizeof(float));
-    S->q = malloc(c * q_dim * sizeof(float));
-    S->k = malloc(c * kv_dim * sizeof(float));
-    S->v = malloc(c * kv_dim * sizeof(float));
-    S->att = malloc(c * q_dim * sizeof(float));
-    S->gate = malloc(c * m->n_ff * sizeof(float));
-    S->up = malloc(c * m->n_ff * sizeof(float));
-    S->rope_cos = malloc(c * (m->head_dim / 2) * sizeof(float));
-    S->rope_sin = malloc(c * (m->head_dim / 2) * sizeof(float));
-    S->xq = malloc(c * (size_t)(S->max_dim / QK8_0) * sizeof(block_q8_0));
-    S->att_scratch = malloc((size_t)threads * attention_scratch_floats(m->head_dim, m->n_head / m->n_head_kv) * sizeof(float));
-    S->wrow = malloc((size_t)threads * S->max_dim * sizeof(float));
-    if (!S->x || !S->xn || !S->q || !S->k || !S->v || !S->att || !S->gate || !S->up || !S->rope_cos ||
-        !S->rope_sin || !S->xq || !S->att_scratch || !S->wrow) {
+    S->max_dim = imax(imax(m->n_embd, m->n_ff), m->n_head * m->head_dim);
+    float **f[] = {&S->x, &S->xn, &S->q, &S->k, &S->v, &S->att, &S->gate, &S->up, &S->rope_cos, &S->rope_sin};
+    int ok = 1;
+    for (int i = 0; i < SC_XQ; i++) ok &= (*f[i] = malloc(sz[i])) != NULL;
+    ok &= (S->xq = malloc(sz[SC_XQ])) != NULL;
+    ok &= (S->att_scratch = malloc(sz[SC_ATT_SCRATCH])) != NULL;
+    ok &= (S->wrow = malloc(sz[SC_WROW])) != NULL;
+    if (!ok) {
         scratch_free(S);
         return QI_ERR_NOMEM;
     }
     return QI_OK;
 }
 
-qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **out, char *msg, size_t msg_size) {
-    if (msg && msg_size) msg[0] = 0;
-    if (!out) return QI_ERR_INVALID_ARG;
-    *out = NULL;
+/* What a config makes of this model: the checks qi_session_new applies,
+ * and the sizes it derives. */
+typedef struct session_plan {
+    qi_config c;
+    int capacity, chunk, threads;
+} session_plan;
+
+static qi_status plan_session(const qi_model *m, const qi_config *cfg, session_plan *p, char *msg, size_t msg_size) {
     if (!m) {
         if (msg && msg_size) snprintf(msg, msg_size, "model is NULL");
         return QI_ERR_INVALID_ARG;
@@ -68,20 +82,49 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
         if (msg && msg_size) snprintf(msg, msg_size, "the model file holds only a vocabulary: no weights to run");
         return QI_ERR_MODEL_TENSOR;
     }
-    qi_config c;
-    if (cfg) c = *cfg; else qi_config_default(&c);
-    qi_status st = qi_config_check(&c, msg, msg_size);
+    if (cfg) p->c = *cfg; else qi_config_default(&p->c);
+    qi_status st = qi_config_check(&p->c, msg, msg_size);
     if (st) return st;
-    int capacity = c.kv_capacity ? c.kv_capacity : m->n_ctx_train;
-    if (c.kv_type == QI_KV_Q8_0 && m->head_dim % 32) {
+    p->capacity = p->c.kv_capacity ? p->c.kv_capacity : m->n_ctx_train;
+    if (p->c.kv_type == QI_KV_Q8_0 && m->head_dim % 32) {
         if (msg && msg_size) snprintf(msg, msg_size, "kv_type q8_0 needs a head dimension divisible by 32 (this model: %d)", m->head_dim);
         return QI_ERR_INVALID_ARG;
     }
-    if (capacity > m->n_ctx_train) {
+    if (p->capacity > m->n_ctx_train) {
         if (msg && msg_size)
-            snprintf(msg, msg_size, "kv_capacity = %d exceeds the model's context length %d", capacity, m->n_ctx_train);
+            snprintf(msg, msg_size, "kv_capacity = %d exceeds the model's context length %d", p->capacity, m->n_ctx_train);
         return QI_ERR_INVALID_ARG;
     }
+    p->chunk = p->c.prefill_chunk < p->capacity ? p->c.prefill_chunk : p->capacity;
+    p->threads = p->c.n_threads ? p->c.n_threads : physical_cores();
+    return QI_OK;
+}
+
+/* the C library's own bookkeeping for each thread it starts (its TLS vector) */
+#define THREAD_ALLOWANCE 1024
+
+size_t qi_session_bytes(const qi_model *m, const qi_config *cfg) {
+    session_plan p;
+    if (plan_session(m, cfg, &p, NULL, 0)) return 0;
+    size_t sz[SC_N], total = sizeof(qi_session);
+    scratch_sizes(m, p.chunk, p.threads, sz);
+    for (int i = 0; i < SC_N; i++) total += sz[i];
+    total += pool_bytes(p.threads) + (size_t)(p.threads - 1) * THREAD_ALLOWANCE;
+    total += kv_plan_bytes(m->n_layer, p.capacity, m->n_head_kv * m->head_dim, p.c.kv_type);
+    total += (size_t)m->n_vocab * sizeof(float) + (size_t)p.capacity * sizeof(int32_t); /* logits, history */
+    total += sampler_bytes(m->n_vocab);
+    return total;
+}
+
+qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **out, char *msg, size_t msg_size) {
+    if (msg && msg_size) msg[0] = 0;
+    if (!out) return QI_ERR_INVALID_ARG;
+    *out = NULL;
+    session_plan p;
+    qi_status st = plan_session(m, cfg, &p, msg, msg_size);
+    if (st) return st;
+    qi_config c = p.c;
+    int capacity = p.capacity;
     char kmsg[160];
     const char *force = getenv("QINFER_ISA");
     if (!force && c.isa != QI_ISA_AUTO) force = qi_isa_name(c.isa);
@@ -95,8 +138,8 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     s->model = m;
     s->cfg = c;
     s->kern = kern;
-    s->chunk = c.prefill_chunk < capacity ? c.prefill_chunk : capacity;
-    int threads = c.n_threads ? c.n_threads : physical_cores();
+    s->chunk = p.chunk;
+    int threads = p.threads;
     st = pool_new(threads, c.spin, &s->pool);
     if (!st) st = kv_init(&s->kv, m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type);
     if (!st) st = scratch_alloc(&s->s, m, s->chunk, threads);
@@ -107,9 +150,9 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     }
     if (st) {
         if (msg && msg_size)
-            snprintf(msg, msg_size, "out of memory for a %d-token session (KV cache %.1f MiB of %s)", capacity,
-                     2.0 * m->n_layer * capacity * m->n_head_kv * m->head_dim *
-                         (c.kv_type == QI_KV_F32 ? 4 : c.kv_type == QI_KV_F16 ? 2 : 34.0 / 32) / 1048576.0,
+            snprintf(msg, msg_size, "out of memory for a %d-token session (%.1f MiB in all, the KV cache %.1f MiB of %s)",
+                     capacity, qi_session_bytes(m, cfg) / 1048576.0,
+                     kv_plan_bytes(m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type) / 1048576.0,
                      qi_kv_type_name(c.kv_type));
         qi_session_free(s);
         return st;

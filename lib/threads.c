@@ -59,6 +59,10 @@ static void *worker(void *argp) {
     }
 }
 
+size_t pool_bytes(int n_threads) {
+    return sizeof(qi_pool) + (size_t)n_threads * sizeof(pthread_t) + (size_t)(n_threads - 1) * sizeof(worker_arg);
+}
+
 qi_status pool_new(int n_threads, int spin, qi_pool **out) {
     *out = NULL;
     if (n_threads < 1) return QI_ERR_INVALID_ARG;
@@ -92,7 +96,7 @@ void pool_free(qi_pool *p) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 1; i < p->n; i++) pthread_join(p->tids[i], NULL);
+    for (int i = 1; i < p->n && p->tids; i++) pthread_join(p->tids[i], NULL); /* tids NULL: its allocation failed */
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
     free(p->tids);

@@ -14,6 +14,8 @@ typedef void (*qi_pool_fn)(void *arg, int thread, int n_threads);
 /* spin: rounds an idle worker spins before it sleeps */
 qi_status pool_new(int n_threads, int spin, qi_pool **out);
 void pool_free(qi_pool *p);
+/* what pool_new allocates (the C library's thread stacks aside) */
+size_t pool_bytes(int n_threads);
 int pool_threads(const qi_pool *p);
 void pool_run(qi_pool *p, qi_pool_fn fn, void *arg);
 
