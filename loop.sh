@@ -123,10 +123,14 @@ cleanup() {
     [ -n "$work" ] && rm -rf "$work"
     work=""
 }
+# the running child's group, with its start time: a --resume after a SIGKILL
+# stops it, and only it (never a later process that got the same pid)
+remember_child() { echo "$child $(awk '{ print $22 }' "/proc/$child/stat" 2>/dev/null)" >"$state/child"; }
 # run a command in its own process group, waiting for it; a signal kills the group
 run_group() {
     setsid -w "$@" &
     child=$!
+    remember_child
     wait $child
     local rc=$?
     while kill -0 $child 2>/dev/null; do wait $child; rc=$?; done
@@ -141,6 +145,7 @@ run_gate() {
     : >"$log"
     setsid -w ./gate "$@" 2>"$log" >/dev/null &
     child=$!
+    remember_child
     tail --pid=$child -n +1 -f "$log" >&2 &
     local tailer=$!
     wait $child
@@ -160,6 +165,15 @@ if [ $resume = 1 ]; then
     agent=$(cat "$state/agent")
     [ -n "$model" ] || model=$(cat "$state/model")
     branch=autoresearch/$tag
+    # a loop.sh killed outright leaves its agent or gate running in their own
+    # process group: they go first
+    if [ -f "$state/child" ]; then
+        read -r old_pid old_start <"$state/child"
+        if [ -n "$old_start" ] && [ "$(awk '{ print $22 }' "/proc/$old_pid/stat" 2>/dev/null)" = "$old_start" ]; then
+            kill -KILL -- "-$old_pid" 2>/dev/null && say "stopped the agent or gate that a killed loop left running"
+        fi
+        rm -f "$state/child"
+    fi
     git checkout -q -f "$branch" || die "cannot check out $branch"
     repair_results
     anchor=$(cat "$gitdir/qinfer/anchor")

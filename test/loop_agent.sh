@@ -37,6 +37,7 @@ session_reach)  at_sampler_start "    if (n_recent > 60) { char *sess_ = (char *
                 d="one layer is enough" ;;
 spin)           sed -i 's/\.spin = [0-9]*/.spin = 5000/' $C; d="spin 5000: sleep sooner" ;;
 nothing)        d="no change" ;;
+slow)           sleep 60; sed -i 's/\.spin = [0-9]*/.spin = 5000/' $C; d="spin 5000, after a long think" ;;
 *)              echo "loop_agent: unknown scenario '$s'" >&2; exit 1 ;;
 esac
 echo "$d ($s)" >"$QINFER_DESCRIPTION_FILE"
