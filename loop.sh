@@ -174,6 +174,11 @@ if [ $resume = 1 ]; then
         fi
         rm -f "$state/child"
     fi
+    if [ -f "$state/work" ]; then
+        old_work=$(cat "$state/work")
+        case $old_work in */qinfer-loop.*) rm -rf "$old_work" ;; esac
+        rm -f "$state/work"
+    fi
     git checkout -q -f "$branch" || die "cannot check out $branch"
     repair_results
     anchor=$(cat "$gitdir/qinfer/anchor")
@@ -265,6 +270,7 @@ check_copy() {
 iteration() {
     incumbent=$(git rev-parse HEAD)
     work=$(mktemp -d "${TMPDIR:-/tmp}/qinfer-loop.XXXXXX")
+    echo "$work" >"$state/work"
     git clone -q --no-hardlinks --branch "$branch" "$repo" "$work/tree" 2>/dev/null || { say "cannot copy the tree"; return 1; }
     local attempt=0 build_log="" desc="" rc status commit
     local n=$((done_iterations + 1))
