@@ -19,6 +19,8 @@ cd "$R" || exit 1
 export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
 git add -A && git commit -qm "the tree under test" || true
 export LOOP_SCENARIOS=$TMP/scenarios
+export TMPDIR=$TMP/tmpdir # where loop.sh makes the agent's copy
+mkdir -p "$TMPDIR"
 M=data/tiny-chat/tiny-chat-q4_0.gguf
 printf 'nothing\n' >"$LOOP_SCENARIOS"
 ./loop.sh --tag faults --agent "sh $R/test/loop_agent.sh" --iterations 1 --model $M >/dev/null 2>"$TMP/start.err"
@@ -55,7 +57,8 @@ for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteratio
         grep -q "stopped the agent or gate" "$TMP/resume.err"
     check "killed while $what: the tree is clean at the last kept commit" sh -c \
         "[ \"\$(git rev-parse HEAD)\" = $incumbent ] && [ -z \"\$(git status --porcelain)\" ]"
-    check "killed while $what: nothing of the killed loop is left running" sh -c "! pgrep -f '$R/[.]git/qinfer/cache|loop_agent[.]sh' >/dev/null"
+    check "killed while $what: nothing of the killed loop is left running or lying about" sh -c \
+        "! pgrep -f '$R/[.]git/qinfer/cache|loop_agent[.]sh' >/dev/null && [ -z \"\$(ls -A $TMPDIR)\" ]"
     check "killed while $what: results.tsv only appended to, no torn or short row" sh -c \
         "head -c \$(wc -c <$TMP/before.tsv) results.tsv | cmp -s - $TMP/before.tsv && [ \"\$(tail -c 1 results.tsv | od -An -c | tr -d ' ')\" = '\\n' ] && awk -F'\t' 'NF != 16 { exit 1 }' results.tsv"
 done
