@@ -138,15 +138,15 @@ check-aarch64: $(SYNTH)
 # run on them (the gate's own judge and workers are built by ./gate as usual)
 SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ OPT="-O1 -g" WORKER_LDFLAGS=
 asan:
-	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
 ubsan:
-	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS=-fsanitize=undefined UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
 
 # ThreadSanitizer on one model shared by four sessions generating at once
 tsan:
-	$(MAKE) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=thread" build/tsan/test/test_concurrency
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=thread" build/tsan/test/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/test/test_concurrency
 
 # libFuzzer on each target for FUZZ_TIME seconds, from its seed corpus
@@ -155,7 +155,7 @@ tsan:
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 fuzz:
-	$(MAKE) CC=clang B=build/fuzz LIB=build/fuzz/libqinfer.a BIN=build/fuzz OPT="-O1 -g" \
+	$(MAKE) -j$$(nproc) CC=clang B=build/fuzz LIB=build/fuzz/libqinfer.a BIN=build/fuzz OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/libqinfer.a build/fuzz/libgate.a \
 		$(FUZZ:%=build/fuzz/test/fuzz/fuzz_%.o)
 	@for t in $(FUZZ); do \

@@ -5,7 +5,7 @@ LIBA=lib/libqinfer.a
 [ "$B" = build/native ] || LIBA=$B/libqinfer.a
 check "README example is present" test -s $TMP/example.c
 check "README example is under 20 lines of code" sh -c "[ \$(grep -cvE '^\s*(\$|#include|/\*)' $TMP/example.c) -lt 20 ]"
-check "README example compiles warning-free" sh -c "${CROSS:-}gcc -std=c11 -Wall -Wextra -Werror -Ilib $TMP/example.c $LIBA -lm -pthread -o $TMP/example"
+check "README example compiles warning-free" sh -c "${TEST_CC:-${CROSS:-}gcc} ${TEST_CFLAGS:-} -std=c11 -Wall -Wextra -Werror -Ilib $TMP/example.c $LIBA -lm -pthread -o $TMP/example"
 check "README example runs on a golden model" sh -c "$RUN $TMP/example $SHARED/golden/tiny-qwen2-q4_0.gguf > $TMP/out && [ \$(grep -cE '^[0-9]+\$' $TMP/out) -eq 8 ]"
 check "README example reports a bad path" sh -c "! $RUN $TMP/example /nonexistent.gguf 2>$TMP/err && grep -q nonexistent $TMP/err"
 summary

@@ -17,6 +17,11 @@ if [ -n "${RUNNER:-}" ]; then
     echo "# 0 passed, 0 failed, 1 skipped"
     exit 0
 fi
+if ! grep -q Seccomp: /proc/self/status; then
+    echo "SKIP sandbox gate tests: this kernel has no seccomp filters (the gate says so and runs without)"
+    echo "# 0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
 root=$(pwd)
 R=$TMP/repo
 git clone -q --no-hardlinks "$root" "$R"

@@ -64,6 +64,8 @@ static int seccomp_available(void) {
     return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
 }
 
+int sandbox_has_seccomp(void) { return seccomp_available(); }
+
 int sandbox_describe(char *msg, size_t n) {
     int abi = use_landlock ? landlock_abi() : 0;
     int sc = use_seccomp && seccomp_available();

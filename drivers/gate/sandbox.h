@@ -24,6 +24,8 @@
 /* what this kernel offers, in words, for the judge's progress line; returns
  * the Landlock ABI (0: none) */
 int sandbox_describe(char *msg, size_t n);
+/* 1 if this kernel lets a process install a seccomp filter */
+int sandbox_has_seccomp(void);
 
 /* which layers the next workers get (both by default; only the sandbox's
  * own tests turn one off, to see what each layer stops by itself) */
