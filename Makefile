@@ -47,7 +47,7 @@ TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 FUZZ      := gguf tokenizer chat protocol
 FUZZ_BIN  := $(FUZZ:%=$(B)/test/fuzz/fuzz_%)
 
-.PHONY: all test clean synth model check-aarch64 judge worker fuzz asan ubsan tsan
+.PHONY: all test clean synth model seeds check-aarch64 judge worker fuzz asan ubsan tsan
 .SECONDARY:
 # bench/ holds the benchmark scripts, so the bench executable lives there too
 all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) $(FUZZ_BIN) judge worker
@@ -114,6 +114,16 @@ $(B)/test/fuzz/%.o: test/fuzz/%.c test/fuzz/fuzz.h $(HEADERS) $(GATE_HDR) | dirs
 dirs:
 	@mkdir -p $(B)/lib/kernels $(B)/drivers/gate $(B)/tools $(B)/test/fuzz
 
+# the fuzz targets' GGUF seeds and the hostile files test_reliability loads:
+# written here, never committed (a python3 with numpy, as test_train_tiny uses)
+SEEDS  := build/fuzz-seeds/gguf
+PYTHON ?= $(firstword $(foreach p,python3 /usr/bin/python3,$(shell $(p) -c 'import numpy' 2>/dev/null && echo $(p))))
+seeds: $(SEEDS)/.done
+$(SEEDS)/.done: test/fuzz/make_seeds.py tools/train_tiny/gguf_out.py
+	@[ -n "$(PYTHON)" ] || { echo "make: the fuzz seeds need python3 with numpy (apt-get install python3-numpy)"; exit 1; }
+	$(PYTHON) test/fuzz/make_seeds.py $(SEEDS)
+	@touch $@
+
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
 synth: $(SYNTH)
 $(SYNTH): | build/native/tools/synth
@@ -123,24 +133,24 @@ $(SYNTH): | build/native/tools/synth
 model:
 	@sh tools/download-model.sh
 
-test: all $(SYNTH)
+test: all $(SYNTH) seeds
 	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(BIN)
 
 # The whole suite on aarch64 under qemu: once on a CPU with dotprod and i8mm,
 # once on one with neither (plain NEON). The synthetic model comes from the
 # native tool.
 QEMU ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
-check-aarch64: $(SYNTH)
+check-aarch64: $(SYNTH) seeds
 	$(MAKE) CROSS=aarch64-linux-gnu- all
 	@SHARED=$(SHARED) QEMU="$(QEMU)" sh test/check-aarch64.sh
 
 # Sanitizer builds of everything, each in its own folder, and the whole suite
 # run on them (the gate's own judge and workers are built by ./gate as usual)
 SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ OPT="-O1 -g" WORKER_LDFLAGS=
-asan:
+asan: seeds
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
 	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
-ubsan:
+ubsan: seeds
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
 	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS=-fsanitize=undefined UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
 
@@ -150,11 +160,11 @@ tsan:
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/test/test_concurrency
 
 # libFuzzer on each target for FUZZ_TIME seconds, from its seed corpus
-# (test/fuzz/corpus/T); new inputs go to build/fuzz/corpus-T, crashes to
+# (test/fuzz/corpus/T, build/fuzz-seeds/gguf); new inputs go to build/fuzz/corpus-T, crashes to
 # build/fuzz/crash-T-*: copy each into test/fuzz/regress/T/ and fix it
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-fuzz:
+fuzz: seeds
 	$(MAKE) -j$$(nproc) CC=clang B=build/fuzz LIB=build/fuzz/libqinfer.a BIN=build/fuzz OPT="-O1 -g" \
 		EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/libqinfer.a build/fuzz/libgate.a \
 		$(FUZZ:%=build/fuzz/test/fuzz/fuzz_%.o)

@@ -1,14 +1,14 @@
 /* Bad input, each with its own result code and a message, nothing crashing
  * and nothing of the caller's changed: the rows of README's Reliability
  * table that test_gguf, test_api and the CLI tests do not already hold.
- * The hostile files are the fuzz seeds named bad-*.gguf
- * (test/fuzz/make_seeds.py writes them). */
+ * The hostile files are the fuzz seeds named bad-*.gguf, which
+ * test/fuzz/make_seeds.py writes into build/fuzz-seeds/gguf (make seeds). */
 #include <string.h>
 
 #include "qinfer.h"
 #include "test.h"
 
-#define SEEDS "test/fuzz/corpus/gguf/"
+#define SEEDS "build/fuzz-seeds/gguf/" /* make seeds writes them */
 
 static void refused(const char *file, qi_status want, const char *needle) {
     qi_model *m = (qi_model *)1;

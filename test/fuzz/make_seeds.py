@@ -1,9 +1,11 @@
-"""Writes the fuzz targets' seed corpora (test/fuzz/corpus/T/), small enough
-to commit: three tiny GGUF files (a 1-layer F32 Qwen2 with an 8-wide
-embedding and a 262-token byte-level vocabulary, the same at width 32 in
-Q8_0, and a vocabulary-only file), texts for the tokenizer, message lists
-for the chat template and worker replies for the protocol. Run from the
-repository root: python3 test/fuzz/make_seeds.py"""
+"""The fuzz targets' seeds. GGUF files are written at build time, never
+committed (`make` runs `python3 test/fuzz/make_seeds.py build/fuzz-seeds/gguf`):
+a 1-layer F32 Qwen2 with an 8-wide embedding and a 262-token byte-level
+vocabulary, the same at width 32 in Q8_0, a vocabulary-only file, and the
+hostile ones test/test_reliability.c loads by name (bad-*.gguf). With --text
+it also rewrites the committed seeds in test/fuzz/corpus/: texts for the
+tokenizer, message lists for the chat template, worker replies. Run from the
+repository root."""
 import os
 import sys
 
@@ -12,23 +14,11 @@ import numpy as np
 sys.path.insert(0, "tools/train_tiny")
 import gguf_out as G  # noqa: E402
 
-OUT = "test/fuzz/corpus"
-
-
-def byte_tokens():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for _, c in sorted(zip(bs, cs))]
+OUT = "test/fuzz/corpus"  # the committed text seeds
 
 
 def vocab(w):
-    tokens = byte_tokens() + ["Ġt", "he", "Ġthe", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tokens = G.byte_tokens() + ["Ġt", "he", "Ġthe", "<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     types = [1] * (len(tokens) - 3) + [3, 3, 3]
     w.add("tokenizer.ggml.model", G.STRING, "gpt2")
     w.add("tokenizer.ggml.pre", G.STRING, "qwen2")
@@ -94,26 +84,30 @@ def put(target, name, data):
 
 
 def main():
-    for t in ("gguf", "tokenizer", "chat", "protocol"):
+    gguf = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "--text" else None
+    if gguf:
+        os.makedirs(gguf, exist_ok=True)
+        model(os.path.join(gguf, "f32-w8.gguf"), 8, G.T_F32)
+        model(os.path.join(gguf, "q8_0-w32.gguf"), 32, G.T_Q8_0)
+        vocab_only(os.path.join(gguf, "vocab-only.gguf"))
+
+        def nan_at_3(x):
+            x[3] = np.nan
+            return x
+
+        def inf_scale_block_5(data):
+            b = bytearray(data)
+            b[5 * 34:5 * 34 + 2] = bytes([0x00, 0x7c])  # f16 +inf, little-endian
+            return bytes(b)
+
+        model(os.path.join(gguf, "bad-nan-norm.gguf"), 8, G.T_F32, values={"output_norm.weight": nan_at_3})
+        model(os.path.join(gguf, "bad-inf-scale.gguf"), 32, G.T_Q8_0, raw={"blk.0.ffn_up.weight": inf_scale_block_5})
+        model(os.path.join(gguf, "bad-shape.gguf"), 8, G.T_F32, meta_width=16)
+        model(os.path.join(gguf, "bad-vocab-rows.gguf"), 8, G.T_F32, emb_rows=200)
+    if "--text" not in sys.argv:
+        return
+    for t in ("tokenizer", "chat", "protocol"):
         os.makedirs(os.path.join(OUT, t), exist_ok=True)
-    model(os.path.join(OUT, "gguf", "f32-w8.gguf"), 8, G.T_F32)
-    model(os.path.join(OUT, "gguf", "q8_0-w32.gguf"), 32, G.T_Q8_0)
-    vocab_only(os.path.join(OUT, "gguf", "vocab-only.gguf"))
-    # hostile ones, which test/test_reliability.c loads by name
-
-    def nan_at_3(x):
-        x[3] = np.nan
-        return x
-
-    def inf_scale_block_5(data):
-        b = bytearray(data)
-        b[5 * 34:5 * 34 + 2] = bytes([0x00, 0x7c])  # f16 +inf, little-endian
-        return bytes(b)
-
-    model(os.path.join(OUT, "gguf", "bad-nan-norm.gguf"), 8, G.T_F32, values={"output_norm.weight": nan_at_3})
-    model(os.path.join(OUT, "gguf", "bad-inf-scale.gguf"), 32, G.T_Q8_0, raw={"blk.0.ffn_up.weight": inf_scale_block_5})
-    model(os.path.join(OUT, "gguf", "bad-shape.gguf"), 8, G.T_F32, meta_width=16)
-    model(os.path.join(OUT, "gguf", "bad-vocab-rows.gguf"), 8, G.T_F32, emb_rows=200)
     texts = [b"Hello world", b"What is 17 + 31?", b"<|im_start|>user\nhi<|im_end|>\n",
              "naïve café – 東京 🙂".encode(), b"  spaces\t\ttabs\r\n\n123456789 don't I'll", b"\xff\xfe bad \xc3"]
     for i, s in enumerate(texts):

@@ -10,7 +10,7 @@ for t in $t_all; do
     echo "== fuzz_$t for ${FUZZ_TIME:-60} s"
     build/fuzz/fuzz_$t -max_total_time="${FUZZ_TIME:-60}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
         -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$t- \
-        build/fuzz/corpus-$t test/fuzz/corpus/$t >"$log" 2>&1
+        build/fuzz/corpus-$t $(ls -d test/fuzz/corpus/$t build/fuzz-seeds/$t 2>/dev/null) >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     if [ $rc -eq 0 ]; then

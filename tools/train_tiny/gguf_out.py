@@ -119,6 +119,20 @@ def encode_tensor(ttype, x):
     raise ValueError(f"type {ttype}")
 
 
+def byte_tokens():
+    """GPT-2's byte-to-unicode table: the token text of bytes 0..255, in order."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    table = dict(zip(bs, cs))
+    return [chr(table[b]) for b in range(256)]
+
+
 # ---- writer -----------------------------------------------------------------------
 
 class Writer:

@@ -22,16 +22,7 @@ import train  # noqa: E402
 
 def byte_vocab():
     """GPT-2's byte-to-unicode table: the 256 byte tokens, then the specials."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    table = dict(zip(bs, cs))
-    tokens = [chr(table[b]) for b in range(256)] + train.SPECIALS
+    tokens = G.byte_tokens() + train.SPECIALS
     return tokens, [1] * 256 + [3] * len(train.SPECIALS), []
 
 
