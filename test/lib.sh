@@ -24,3 +24,24 @@ fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $1"; }
 # check NAME COMMAND...: passes when the command exits 0
 check() { name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 summary() { echo "# $T_PASS passed, $T_FAIL failed"; [ "$T_FAIL" -eq 0 ]; }
+# native_gate_only NAME: the gate and loop scripts exit here, skipped, under
+# qemu or a sanitizer build: ./gate builds its own judge and workers, natively
+# and without the sanitizer, so there is nothing of this build to test
+native_gate_only() {
+    if [ -n "${RUNNER:-}" ] || [ -n "${QINFER_SANITIZER:-}" ]; then
+        echo "SKIP $1: native, unsanitized builds only (./gate builds its own judge and workers)"
+        echo "# 0 passed, 0 failed, 1 skipped"
+        exit 0
+    fi
+}
+# clone_tree: a temporary clone ($R) holding this working tree (committed or
+# not) as one commit, with a test identity; the shell moves into it
+clone_tree() {
+    root=$(pwd)
+    R=$TMP/repo
+    git clone -q --no-hardlinks "$root" "$R"
+    git ls-files -z | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$R"
+    cd "$R" || exit 1
+    export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
+    git add -A && git commit -qm "the tree under test" || true
+}

@@ -8,24 +8,8 @@
 # a library function or includes the session's header is refused. results.tsv
 # rows and the final git state are asserted. Native only: not under qemu.
 . test/lib.sh
-if [ -n "${QINFER_SANITIZER:-}" ]; then
-    echo "SKIP loop tests: ./gate builds its own judge and workers, without the sanitizer"
-    echo "# 0 passed, 0 failed, 1 skipped"
-    exit 0
-fi
-if [ -n "${RUNNER:-}" ]; then
-    echo "SKIP loop tests: native only"
-    echo "# 0 passed, 0 failed, 1 skipped"
-    exit 0
-fi
-root=$(pwd)
-R=$TMP/repo
-git clone -q --no-hardlinks "$root" "$R"
-# what is tested is the working tree (committed or not)
-git ls-files -z | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$R"
-cd "$R" || exit 1
-export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
-git add -A && git commit -qm "the tree under test" || true
+native_gate_only "loop tests"
+clone_tree
 # the deliberately slowed baseline: exact f32 products
 sed -i 's/\.compute = QI_COMPUTE_Q8,/.compute = QI_COMPUTE_F32,/' lib/inference_config.c
 git commit -qam "slowed baseline: compute = QI_COMPUTE_F32"

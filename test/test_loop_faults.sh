@@ -6,18 +6,8 @@
 # (what it held before is still its beginning) and never holds a torn or
 # short row. Then one resume runs an iteration to the end. Native only.
 . test/lib.sh
-if [ -n "${RUNNER:-}" ] || [ -n "${QINFER_SANITIZER:-}" ]; then
-    echo "SKIP loop fault tests: native, unsanitized builds only (./gate builds its own)"
-    echo "# 0 passed, 0 failed, 1 skipped"
-    exit 0
-fi
-root=$(pwd)
-R=$TMP/repo
-git clone -q --no-hardlinks "$root" "$R"
-git ls-files -z | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$R"
-cd "$R" || exit 1
-export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
-git add -A && git commit -qm "the tree under test" || true
+native_gate_only "loop fault tests"
+clone_tree
 export LOOP_SCENARIOS=$TMP/scenarios
 export TMPDIR=$TMP/tmpdir # where loop.sh makes the agent's copy
 mkdir -p "$TMPDIR"

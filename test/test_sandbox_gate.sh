@@ -7,28 +7,13 @@
 # tree stay as they were, no figure is reported and nothing is left running.
 # Native only: not under qemu.
 . test/lib.sh
-if [ -n "${QINFER_SANITIZER:-}" ]; then
-    echo "SKIP sandbox gate tests: ./gate builds its own judge and workers, without the sanitizer"
-    echo "# 0 passed, 0 failed, 1 skipped"
-    exit 0
-fi
-if [ -n "${RUNNER:-}" ]; then
-    echo "SKIP sandbox gate tests: native only"
-    echo "# 0 passed, 0 failed, 1 skipped"
-    exit 0
-fi
+native_gate_only "sandbox gate tests"
 if ! grep -q Seccomp: /proc/self/status; then
     echo "SKIP sandbox gate tests: this kernel has no seccomp filters (the gate says so and runs without)"
     echo "# 0 passed, 0 failed, 1 skipped"
     exit 0
 fi
-root=$(pwd)
-R=$TMP/repo
-git clone -q --no-hardlinks "$root" "$R"
-git ls-files -z | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$R"
-cd "$R" || exit 1
-export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
-git add -A && git commit -qm "the tree under test" || true
+clone_tree
 head=$(git rev-parse HEAD)
 M=data/tiny-chat/tiny-chat-q4_0.gguf
 printf 'commit\tstatus\nabc\tkeep\n' >results.tsv

@@ -30,7 +30,6 @@
 #define LL_RULE_PATH_BENEATH 1
 
 #define FS_EXECUTE (1ull << 0)
-#define FS_WRITE_FILE (1ull << 1)
 #define FS_READ_FILE (1ull << 2)
 #define FS_READ_DIR (1ull << 3)
 #define FS_ABI1 ((1ull << 13) - 1) /* execute .. make_sym */
