@@ -60,7 +60,7 @@ $(B)/drivers/gate/judge: $(B)/drivers/gate/judge.o $(GATE_LIB) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 # static: in its sandbox the worker may read its model and nothing of /usr/lib
 WORKER_LDFLAGS ?= -static
-$(B)/drivers/gate/worker: $(B)/drivers/gate/worker.o $(LIB)
+$(B)/drivers/gate/worker: $(B)/drivers/gate/worker.o $(B)/drivers/gate/protocol.o $(LIB)
 	$(CC) $(CFLAGS) $(WORKER_LDFLAGS) $^ -o $@ $(LDLIBS)
 $(B)/%.i: %.c $(HEADERS) | dirs
 	$(CC) $(CFLAGS) -E $< -o $@
@@ -100,6 +100,8 @@ $(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB)
 # the hostile worker test_sandbox starts: built as ./gate builds a worker
 # (gcc, static), whatever this build's compiler and sanitizers
 $(B)/test/test_sandbox: | $(B)/test/sandbox_probe
+# the worker test_worker speaks to: this build's own
+$(B)/test/test_worker: | $(B)/drivers/gate/worker
 $(B)/test/sandbox_probe: test/sandbox_probe.c | dirs
 	$(CROSS)gcc -O2 -std=c11 -D_GNU_SOURCE -pthread -static $< -o $@
 

@@ -17,6 +17,8 @@
 #                $QINFER_DESCRIPTION_FILE. Default: builtin, the project's own proposer.
 # --iterations N, --hours H   the budget (default: no limit; stop with Ctrl-C)
 # --model PATH   default: the official q4_0 file if present, else the synthetic one
+# Exit status: 0 the budget is spent, 130 stopped by a signal, 74 a row could not
+# be appended to results.tsv (a full disk: free space, then --resume), 64 usage or setup.
 set -uo pipefail
 
 repo=$(git rev-parse --show-toplevel 2>/dev/null) || { echo "loop: run it inside the qinfer repository" >&2; exit 64; }
@@ -27,7 +29,7 @@ results=$repo/results.tsv
 header=$'commit\tavg_generation_tps\tavg_prompt_tps\tavg_ttft_ms\tavg_peak_memory_gb\tavg_perplexity\tkl_divergence\ttop1_agreement\tsanity_check\tsampler_fidelity\tquality_pass\tspeedup\tspeedup_ci_low\tspeedup_ci_high\tstatus\tdescription'
 EDIT=(lib/inference_config.c lib/sample.c)
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 die() { echo "loop: $*" >&2; exit 64; }
 say() { echo "loop: $*" >&2; }
 
@@ -103,7 +105,7 @@ row() {
     # clean point, and --resume cuts off whatever part of it reached the file
     if ! printf '%s\n' "$line" >>"$results"; then
         say "cannot append to results.tsv (disk full?): stopping; the row was: $line"
-        stop=1
+        stop=1 append_failed=1
         return 1
     fi
     [ "$status" = keep ] && echo "$commit" >"$state/incumbent.tmp" && mv "$state/incumbent.tmp" "$state/incumbent"
@@ -111,7 +113,7 @@ row() {
 }
 
 # ---- stopping at a clean point ---------------------------------------------------------------
-stop=0 child=0 work="" incumbent=""
+stop=0 child=0 work="" incumbent="" append_failed=0
 on_signal() {
     stop=1
     say "stopping: finishing at a clean point"
@@ -322,7 +324,11 @@ iteration() {
         0) status=keep ;; 1) status=discard ;; 2) status=violation ;; 3|4) status=crash ;; 5) status=invalid ;;
         *) status=crash ;;
     esac
-    row "${commit:0:12}" $status "$desc" "$state/gate.json"
+    if ! row "${commit:0:12}" $status "$desc" "$state/gate.json"; then
+        git reset -q --hard "$incumbent" # a keep that is not on record is not kept
+        say "the row is not on record: back to ${incumbent:0:12}"
+        return 0
+    fi
     if [ $status = keep ]; then
         incumbent=$commit
         say "kept ${commit:0:12}"
@@ -348,5 +354,6 @@ while [ $stop = 0 ]; do
 done
 cleanup
 say "the tree is at the incumbent $(git rev-parse --short HEAD); results.tsv has $(($(grep -c '' "$results") - 1)) rows"
+[ $append_failed = 1 ] && exit 74
 [ $stop = 1 ] && exit 130
 exit 0

@@ -4,7 +4,10 @@
 # kill, --resume stops what the killed loop left running, finds the last kept
 # commit, cleans the tree and goes on; results.tsv is only ever appended to
 # (what it held before is still its beginning) and never holds a torn or
-# short row. Then one resume runs an iteration to the end. Native only.
+# short row. Then the disk fills while a row is appended (results.tsv on a
+# filesystem of its own, full but for 40 bytes): the loop stops (exit 74) at
+# the incumbent, and once there is room again --resume cuts off the torn
+# line and runs an iteration to the end. Native only.
 . test/lib.sh
 native_gate_only "loop fault tests"
 clone_tree
@@ -52,10 +55,52 @@ for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteratio
     check "killed while $what: results.tsv only appended to, no torn or short row" sh -c \
         "head -c \$(wc -c <$TMP/before.tsv) results.tsv | cmp -s - $TMP/before.tsv && [ \"\$(tail -c 1 results.tsv | od -An -c | tr -d ' ')\" = '\\n' ] && awk -F'\t' 'NF != 16 { exit 1 }' results.tsv"
 done
-printf '%s\n' spin >"$LOOP_SCENARIOS"
+printf '%s\n' spin spin >"$LOOP_SCENARIOS"
 rm -f "$LOOP_SCENARIOS.cur"
-rows=$(grep -c '' results.tsv)
+
+# A full disk: a row that ends 40 bytes before a page boundary pads
+# results.tsv (so the next row is cut there), which then lies on a tmpfs of
+# exactly its own pages, bound over results.tsv in a mount namespace.
+size=$(wc -c <results.tsv)
+base=$(printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tdiscard\t' 000000000000 | wc -c)
+need=$(( (4096 - 40 - size % 4096 + 8192) % 4096 ))
+[ $need -lt $((base + 2)) ] && need=$((need + 4096))
+pad=$(head -c $((need - base - 1)) /dev/zero | tr '\0' p)
+printf '%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tdiscard\t%s\n' 000000000000 "$pad" >>results.tsv
+cp results.tsv "$TMP/before.tsv"
+pages=$(( ($(wc -c <results.tsv) + 4095) / 4096 ))
+mkdir -p "$TMP/small"
+unshare -m --propagation private sh -c '
+    mount -t tmpfs -o size=$(($3 * 4096)) qinfer-full "$1" 2>/dev/null || exit 99
+    cp results.tsv "$1/results.tsv" && mount --bind "$1/results.tsv" results.tsv || exit 99
+    ./loop.sh --resume --iterations 1 >/dev/null 2>"$2/full.err"
+    rc=$?
+    cp "$1/results.tsv" "$2/full.tsv"
+    exit $rc' sh "$TMP/small" "$TMP" "$pages" 2>/dev/null
+rc=$?
+if [ ! -f "$TMP/full.tsv" ]; then # the loop never ran there
+    echo "SKIP a full disk: no mount namespace here (unshare -m and tmpfs need root)"
+    skipped=1
+else
+    skipped=0
+    check "a full disk: the loop stops, saying why (exit $rc)" sh -c "[ $rc -eq 74 ] && grep -q 'cannot append to results.tsv' $TMP/full.err"
+    check "a full disk: the tree is clean at the last kept commit" sh -c \
+        "[ \"\$(git rev-parse HEAD)\" = $incumbent ] && [ -z \"\$(git status --porcelain)\" ]"
+    check "a full disk: what reached the disk is the old rows and a torn line" sh -c \
+        "head -c \$(wc -c <$TMP/before.tsv) $TMP/full.tsv | cmp -s - $TMP/before.tsv && [ \$(wc -c <$TMP/full.tsv) -eq \$((\$(wc -c <$TMP/before.tsv) + 40)) ]"
+    cp "$TMP/full.tsv" results.tsv # room again: the disk holds what the loop wrote
+fi
+rm -f "$LOOP_SCENARIOS.cur"
+printf '%s\n' spin >"$LOOP_SCENARIOS"
+rows=$(wc -l <"$TMP/before.tsv")
 ./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/final.err"
 rc=$?
-check "after all that, --resume runs an iteration to the end (exit $rc)" sh -c "[ $rc -eq 0 ] && [ \$(grep -c '' results.tsv) -eq $((rows + 1)) ]"
+[ $skipped = 0 ] && check "a full disk, then room: --resume cuts off the torn line" grep -q "torn line" "$TMP/final.err"
+check "after all that, --resume runs an iteration to the end (exit $rc)" sh -c \
+    "[ $rc -eq 0 ] && [ \$(grep -c '' results.tsv) -eq $((rows + 1)) ] && head -c \$(wc -c <$TMP/before.tsv) results.tsv | cmp -s - $TMP/before.tsv"
+if [ $skipped = 1 ]; then
+    echo "# $T_PASS passed, $T_FAIL failed, 1 skipped"
+    [ "$T_FAIL" -eq 0 ]
+    exit
+fi
 summary

@@ -289,6 +289,7 @@ int prompt_set_load(const char *path, prompt_set *ps, char *err, size_t err_size
     }
     int cap = 16;
     ps->rows = malloc((size_t)cap * sizeof *ps->rows);
+    if (!ps->rows) { prompt_set_free(ps); snprintf(err, err_size, "out of memory"); return -1; }
     int line_no = 0;
     for (char *p = ps->buf, *next; p && *p; p = next) {
         line_no++;

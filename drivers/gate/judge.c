@@ -103,6 +103,9 @@ typedef struct gate {
     int quality_pass, fidelity_ok, kl_ok, audit_ok, sanity_ok;
     char quality_why[512];
     const char *extra_json;     /* per-prompt figures for --json */
+    /* owned, freed by finish(): the editable files' texts, the candidate's knobs */
+    char *cand_sample, *cand_cfg, *inc_sample, *inc_cfg;
+    cfg_file cand_knobs;
 } gate;
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -511,8 +514,13 @@ static int measure(gate *g, measurement *m, uint64_t seed0, int with_warmup, cha
         for (int k = 0; k < 2; k++) {
             int is_cand = k == cand_first ? 1 : 0;
             run_result *r = is_cand ? &m->cand[i] : &m->inc[i];
-            if (timed_run(g, is_cand ? g->exe_cand : g->exe_inc, seed, r, err, err_size))
+            if (timed_run(g, is_cand ? g->exe_cand : g->exe_inc, seed, r, err, err_size)) {
+                free_run(&m->inc[i], g->n_prompts);
+                free_run(&m->cand[i], g->n_prompts);
+                for (int j = 0; j < m->n; j++) { free_run(&m->inc[j], g->n_prompts); free_run(&m->cand[j], g->n_prompts); }
+                m->n = 0;
                 return is_cand ? -2 : -1;
+            }
         }
         m->n = i + 1;
         a[i] = m->inc[i].decode_tps;
@@ -680,6 +688,7 @@ static void *bw_thread(void *v) {
 static double measure_bandwidth(size_t bytes) {
     if (bytes < (1u << 20)) bytes = 1u << 20;
     size_t n = bytes / sizeof(bw_vec);
+    n = (n + 3) & ~(size_t)3; /* aligned_alloc wants a multiple of the alignment */
     bw_vec *buf = aligned_alloc(64, n * sizeof(bw_vec));
     if (!buf) return 0;
     memset(buf, 0x5a, n * sizeof(bw_vec));
@@ -742,6 +751,27 @@ static void print_figures(const gate *g, figures *f, const char *extra_json) {
 #define SET(f, i, ...) snprintf((f)->v[i], sizeof (f)->v[i], __VA_ARGS__)
 enum { F_GEN, F_PROMPT, F_TTFT, F_MEM, F_PPL, F_KL, F_TOP1, F_SANITY, F_FID, F_QUALITY, F_SPEEDUP, F_LO, F_HI, F_DECISION };
 
+static void free_prompt_ids(prompt_ids *ids, int n) {
+    for (int i = 0; ids && i < n; i++) free(ids[i].ids);
+    free(ids);
+}
+
+/* everything a run holds, on every way out */
+static void gate_free(gate *g) {
+    free_prompt_ids(g->p_ids, g->n_prompts);
+    free_prompt_ids(g->s_ids, g->n_sanity);
+    prompt_set_free(&g->prompts);
+    prompt_set_free(&g->sanity_set);
+    qi_model_free(g->model);
+    free(g->cand_sample);
+    free(g->cand_cfg);
+    free(g->inc_sample);
+    free(g->inc_cfg);
+    cfg_free(&g->cand_knobs);
+    memset(g, 0, sizeof *g);
+}
+
+/* the decision: printed, written as JSON, and everything freed */
 static int finish(gate *g, figures *f, const char *decision, int code, const char *why) {
     /* a worker the sandbox killed tried something no inference needs: that
      * is a violation, whatever else went wrong because of it */
@@ -769,6 +799,7 @@ static int finish(gate *g, figures *f, const char *decision, int code, const cha
         snprintf(extra + eo, sizeof extra - eo, "  \"reason\": \"%s\",\n", esc);
     }
     print_figures(g, f, extra);
+    gate_free(g);
     return code;
 }
 
@@ -820,9 +851,15 @@ static void usage(void) {
 static int load_prompts(gate *g, const char *path, prompt_set *ps, prompt_ids **ids, int limit, char *err, size_t es) {
     if (prompt_set_load(path, ps, err, es)) return -1;
     int n = limit > 0 && limit < ps->n ? limit : ps->n;
-    *ids = calloc((size_t)n, sizeof **ids);
+    *ids = calloc((size_t)(n ? n : 1), sizeof **ids);
     for (int i = 0; i < n && *ids; i++)
-        if (chat_ids(g->model, ps->rows[i].prompt, &(*ids)[i])) { snprintf(err, es, "cannot tokenize prompt %d", i + 1); return -1; }
+        if (chat_ids(g->model, ps->rows[i].prompt, &(*ids)[i])) {
+            snprintf(err, es, "cannot tokenize prompt %d", i + 1);
+            free_prompt_ids(*ids, n);
+            *ids = NULL;
+            return -1;
+        }
+    if (!*ids) snprintf(err, es, "out of memory");
     return *ids ? n : -1;
 }
 
@@ -868,11 +905,13 @@ static int cmd_run(int argc, char **argv) {
     if (check_tree(g->repo, g->anchor, g->root, why, sizeof why)) return finish(g, &F, "violation", EXIT_VIOLATION, why);
     if (strcmp(g->anchor, g->incumbent) && check_commit(g->repo, g->anchor, g->incumbent, why, sizeof why))
         return finish(g, &F, "violation", EXIT_VIOLATION, why);
-    char *cand_sample = rev_file(g->repo, "WORKTREE", EDIT_SAMPLE), *cand_cfg = rev_file(g->repo, "WORKTREE", EDIT_CONFIG);
-    char *inc_sample = rev_file(g->repo, g->incumbent, EDIT_SAMPLE), *inc_cfg = rev_file(g->repo, g->incumbent, EDIT_CONFIG);
+    char *cand_sample = g->cand_sample = rev_file(g->repo, "WORKTREE", EDIT_SAMPLE);
+    char *cand_cfg = g->cand_cfg = rev_file(g->repo, "WORKTREE", EDIT_CONFIG);
+    char *inc_sample = g->inc_sample = rev_file(g->repo, g->incumbent, EDIT_SAMPLE);
+    char *inc_cfg = g->inc_cfg = rev_file(g->repo, g->incumbent, EDIT_CONFIG);
     if (!cand_sample || !cand_cfg || !inc_sample || !inc_cfg) return finish(g, &F, "violation", EXIT_VIOLATION, "an editable file is missing");
-    cfg_file cc;
-    if (cfg_parse_text(cand_cfg, &cc, why, sizeof why)) return finish(g, &F, "violation", EXIT_VIOLATION, why);
+    cfg_file *cc = &g->cand_knobs;
+    if (cfg_parse_text(cand_cfg, cc, why, sizeof why)) return finish(g, &F, "violation", EXIT_VIOLATION, why);
     change_monitor(g, cand_cfg, cand_sample);
 
     /* 2. builds: the incumbent's, then the candidate's (protocol checks first) */
@@ -917,7 +956,7 @@ static int cmd_run(int argc, char **argv) {
         qi_config def;
         memset(&def, 0, sizeof def);
         const char *v;
-#define TAKE(name, field) if ((v = cfg_get(&cc, name))) g->samp.field = strtod(v, NULL)
+#define TAKE(name, field) if ((v = cfg_get(cc, name))) g->samp.field = strtod(v, NULL)
         TAKE("temperature", temperature);
         TAKE("top_k", top_k);
         TAKE("top_p", top_p);
@@ -931,7 +970,6 @@ static int cmd_run(int argc, char **argv) {
                  g->samp.repeat_last_n, g->w.samp.temperature, g->w.samp.top_k, g->w.samp.top_p, g->w.samp.min_p,
                  g->w.samp.repeat_penalty, g->w.samp.repeat_last_n);
     }
-    cfg_free(&cc);
     g->n_prompts = load_prompts(g, g->w.prompts, &g->prompts, &g->p_ids, 0, err, sizeof err);
     if (g->n_prompts < 0) return finish(g, &F, "crash", EXIT_USAGE, err);
     if (g->n_prompts > MAX_PROMPTS) return finish(g, &F, "crash", EXIT_USAGE, "more than 32 timed prompts");
@@ -990,7 +1028,10 @@ static int cmd_run(int argc, char **argv) {
         progress("measurement %d: ABBA pairs (%d to %d), keep needs the 95%% interval above %.3f", k + 1, g->w.min_pairs,
                  g->w.max_pairs, 1 + MIN_GAIN);
         int r = measure(g, &M[k], g->samp.seed + 1000003u * (uint64_t)k, k == 0, err, sizeof err);
-        if (r) return finish(g, &F, "crash", EXIT_CRASH, err);
+        if (r) {
+            for (int j = 0; j < n_meas; j++) free_measurement(g, &M[j]);
+            return finish(g, &F, "crash", EXIT_CRASH, err);
+        }
         n_meas++;
         measurement *m = &M[k];
         audit_ok &= m->outside_max <= OUTSIDE_MAX && fabs(m->lp_diff) <= LOGPROB_BOUND && fabs(m->top_diff) <= ARGMAX_BOUND;

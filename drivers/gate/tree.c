@@ -128,7 +128,8 @@ int build_worker(const char *repo, const char *anchor, const char *anchor_root, 
                  size_t why_size) {
     sha256_ctx h;
     sha256_init(&h);
-    sha256_update(&h, code_checks ? "checked" : "unchecked", 10); /* never reuse an unchecked build */
+    const char *mode = code_checks ? "checked" : "unchecked"; /* never reuse an unchecked build */
+    sha256_update(&h, mode, strlen(mode) + 1);
     sha256_update(&h, anchor, strlen(anchor) + 1);
     sha256_update(&h, sample, strlen(sample) + 1);
     sha256_update(&h, config, strlen(config) + 1);

@@ -20,7 +20,8 @@
  *       then "e 0"
  *   Q   exit
  * SAMPLING is: temperature top_k top_p min_p repeat_penalty repeat_last_n seed.
- * Any failure: "e CODE message" (the judge treats it as a crash). */
+ * Every line is read by proto_command (protocol.c), which refuses anything
+ * else. Any failure: "e CODE message" (the judge treats it as a crash). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "protocol.h"
 #include "qinfer.h"
 
 static qi_model *model;
@@ -57,108 +59,41 @@ static int putf(const char *fmt, ...) {
     return n < 0 || n >= (int)sizeof b ? -1 : put(b, (size_t)n);
 }
 
-/* the reader: whitespace-separated fields of the current line */
+/* the current command line */
 static char *line;
 static size_t line_cap;
-static char *cur;
-
-static int next_long(long long *v) {
-    char *end;
-    while (*cur == ' ') cur++;
-    errno = 0;
-    *v = strtoll(cur, &end, 10);
-    if (end == cur || errno) return -1;
-    cur = end;
-    return 0;
-}
-
-static int next_double(double *v) {
-    char *end;
-    while (*cur == ' ') cur++;
-    *v = strtod(cur, &end);
-    if (end == cur) return -1;
-    cur = end;
-    return 0;
-}
-
-static int read_sampling(qi_config *c) {
-    double t, p, mp, rp;
-    long long k, rn, seed;
-    if (next_double(&t) || next_long(&k) || next_double(&p) || next_double(&mp) || next_double(&rp) || next_long(&rn) ||
-        next_long(&seed))
-        return -1;
-    qi_config_default(c);
-    c->temperature = (float)t;
-    c->top_k = (int)k;
-    c->top_p = (float)p;
-    c->min_p = (float)mp;
-    c->repeat_penalty = (float)rp;
-    c->repeat_last_n = (int)rn;
-    c->seed = (uint64_t)seed;
-    return 0;
-}
-
-static int32_t *read_ids(int *n) {
-    long long k;
-    if (next_long(&k) || k < 0 || k > 1 << 20) return NULL;
-    int32_t *ids = malloc((size_t)(k ? k : 1) * sizeof *ids);
-    for (long long i = 0; ids && i < k; i++) {
-        long long v;
-        if (next_long(&v) || v < 0 || v >= n_vocab) { free(ids); return NULL; }
-        ids[i] = (int32_t)v;
-    }
-    *n = (int)k;
-    return ids;
-}
 
 static int fail(qi_status st, const char *what) {
     putf("e %d %s: %s\n", st ? (int)st : 1, what, sess ? qi_session_errmsg(sess) : "");
     return 0;
 }
 
-static int cmd_generate(void) {
-    long long max;
-    qi_config c;
-    while (*cur == ' ') cur++;
-    char mode = *cur++;
-    if ((mode != 'T' && mode != 'N') || next_long(&max) || max < 0 || read_sampling(&c)) return fail(0, "bad G");
-    int n;
-    int32_t *ids = read_ids(&n);
-    if (!ids || n < 1) { free(ids); return fail(0, "bad G ids"); }
-    qi_status st = qi_session_set_sampling(sess, &c);
+static int cmd_generate(const proto_cmd *cmd) {
+    qi_status st = qi_session_set_sampling(sess, &cmd->sampling);
     if (!st) st = qi_session_rewind(sess, 0);
-    if (!st) st = qi_session_eval(sess, ids, n, NULL);
-    free(ids);
+    if (!st) st = qi_session_eval(sess, cmd->ids, cmd->n_ids, NULL);
     if (st) return fail(st, "prefill");
-    for (long long i = 0; i < max; i++) {
+    for (long i = 0; i < cmd->n_max; i++) {
         int32_t tok;
         if ((st = qi_session_sample(sess, &tok))) return fail(st, "sample");
-        if (mode == 'N' && qi_token_is_eog(model, tok)) break;
+        if (cmd->mode == 'N' && qi_token_is_eog(model, tok)) break;
         if (putf("t %d\n", tok)) return -1;
-        if (i + 1 < max && (st = qi_session_eval(sess, &tok, 1, NULL))) {
-            if (st == QI_ERR_CONTEXT_FULL && mode == 'N') break;
+        if (i + 1 < cmd->n_max && (st = qi_session_eval(sess, &tok, 1, NULL))) {
+            if (st == QI_ERR_CONTEXT_FULL && cmd->mode == 'N') break;
             return fail(st, "decode");
         }
     }
     return putf("e 0\n");
 }
 
-static int cmd_force(void) {
-    qi_config c;
-    int n;
-    int32_t *ids = NULL;
-    if (read_sampling(&c) || !(ids = read_ids(&n))) { free(ids); return fail(0, "bad F"); }
-    qi_status st = qi_session_set_sampling(sess, &c);
+static int cmd_force(const proto_cmd *cmd) {
+    qi_status st = qi_session_set_sampling(sess, &cmd->sampling);
     if (!st) st = qi_session_rewind(sess, 0);
-    for (int i = 0; i < n && !st; i++) {
+    for (int i = 0; i < cmd->n_ids && !st; i++) {
         int32_t tok;
-        if ((st = qi_session_eval(sess, ids + i, 1, NULL)) || (st = qi_session_sample(sess, &tok))) break;
-        if (putf("l %d\n", n_vocab) || put(qi_session_logits(sess), (size_t)n_vocab * sizeof(float))) {
-            free(ids);
-            return -1;
-        }
+        if ((st = qi_session_eval(sess, cmd->ids + i, 1, NULL)) || (st = qi_session_sample(sess, &tok))) break;
+        if (putf("l %d\n", n_vocab) || put(qi_session_logits(sess), (size_t)n_vocab * sizeof(float))) return -1;
     }
-    free(ids);
     return st ? fail(st, "force") : putf("e 0\n");
 }
 
@@ -190,24 +125,16 @@ static int read_exact(void *buf, size_t n) {
     return 0;
 }
 
-static int cmd_sample(void) {
-    qi_config c;
-    long long draws;
-    int n_recent;
-    int32_t *recent = NULL;
-    if (read_sampling(&c) || next_long(&draws) || draws < 1 || draws > 10000000 || !(recent = read_ids(&n_recent))) {
-        free(recent);
-        return fail(0, "bad S");
-    }
+static int cmd_sample(const proto_cmd *cmd) {
     float *logits = malloc((size_t)n_vocab * sizeof *logits);
     int *count = calloc((size_t)n_vocab, sizeof *count);
     qi_sampler *sp = NULL;
     qi_status st = !logits || !count ? QI_ERR_NOMEM : QI_OK;
     if (!st && read_exact(logits, (size_t)n_vocab * sizeof *logits)) st = QI_ERR_IO;
-    if (!st) st = qi_sampler_new(&c, n_vocab, &sp);
-    for (long long i = 0; i < draws && !st; i++) {
+    if (!st) st = qi_sampler_new(&cmd->sampling, n_vocab, &sp);
+    for (long i = 0; i < cmd->draws && !st; i++) {
         int32_t t;
-        if (!(st = qi_sampler_draw(sp, logits, recent, n_recent, &t))) {
+        if (!(st = qi_sampler_draw(sp, logits, cmd->ids, cmd->n_ids, &t))) {
             if (t < 0 || t >= n_vocab) st = QI_ERR_BAD_TOKEN; /* the sampler under test drew no id */
             else count[t]++;
         }
@@ -223,7 +150,6 @@ static int cmd_sample(void) {
         if (!rc) rc = putf("\ne 0\n");
     }
     qi_sampler_free(sp);
-    free(recent);
     free(logits);
     free(count);
     return rc;
@@ -250,7 +176,6 @@ static int read_line(void) {
         if (nl) break;
     }
     line[n] = 0;
-    cur = line;
     return 0;
 }
 
@@ -274,13 +199,16 @@ int main(int argc, char **argv) {
     if (putf("R %d %s %d\n", n_vocab, qi_session_isa(sess), qi_session_threads(sess))) return 1;
     int rc = 0;
     while (!rc && !read_line()) {
-        char op = line[0];
-        cur = line + 1;
-        if (op == 'Q') break;
-        if (op == 'G') rc = cmd_generate();
-        else if (op == 'F') rc = cmd_force();
-        else if (op == 'S') rc = cmd_sample();
-        else rc = fail(0, "unknown command");
+        proto_cmd cmd;
+        if (proto_command(line, n_vocab, &cmd)) {
+            rc = fail(0, "a malformed command");
+            continue;
+        }
+        if (cmd.op == 'Q') break;
+        if (cmd.op == 'G') rc = cmd_generate(&cmd);
+        else if (cmd.op == 'F') rc = cmd_force(&cmd);
+        else rc = cmd_sample(&cmd);
+        proto_cmd_free(&cmd);
     }
     qi_session_free(sess);
     qi_model_free(model);

@@ -1,9 +1,10 @@
-/* The worker's side of the pipe, as the judge reads it: the worker is
- * untrusted, so anything it writes must be read safely. The input is what a
- * worker wrote on its stdout; the judge's line reader (runner.c) splits it
- * and every reply parser (protocol.c) reads each line. A parser that
- * accepts a line must have got numbers in range: ids below n_vocab, counts
- * that add up to the draws. */
+/* The pipe, both ways. The input is what a worker wrote on its stdout (the
+ * worker is untrusted, so anything it writes must be read safely), or what
+ * a judge wrote on the worker's stdin: the judge's line reader (runner.c)
+ * splits it, and every reply parser and the worker's command parser
+ * (protocol.c) read each line. A parser that accepts a line must have got
+ * numbers in range: ids below n_vocab, counts that add up to the draws. */
+#include <math.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -39,6 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (int i = 0; i < N_VOCAB; i++) { FUZZ_ASSERT(counts[i] >= 0); total += counts[i]; }
             FUZZ_ASSERT(total == DRAWS);
         }
+        proto_cmd cmd;
+        if (proto_command(line, N_VOCAB, &cmd) == 0) {
+            FUZZ_ASSERT(strchr("GFSQ", cmd.op) && cmd.op);
+            FUZZ_ASSERT(cmd.n_ids >= 0 && (cmd.op != 'G' || (cmd.n_ids >= 1 && (cmd.mode == 'T' || cmd.mode == 'N'))));
+            for (int i = 0; i < cmd.n_ids; i++) FUZZ_ASSERT(cmd.ids[i] >= 0 && cmd.ids[i] < N_VOCAB);
+            FUZZ_ASSERT(cmd.op != 'S' || (cmd.draws >= 1 && cmd.draws <= 10000000));
+            FUZZ_ASSERT(cmd.sampling.top_k >= 0 && isfinite(cmd.sampling.temperature) && isfinite(cmd.sampling.top_p));
+            proto_cmd_free(&cmd);
+        } else
+            FUZZ_ASSERT(!cmd.ids);
     }
     close(fd);
     return 0;
