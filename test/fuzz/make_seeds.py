@@ -121,6 +121,15 @@ def main():
                b"t 3072\nt -1\nt 0x10\nh 1 5 100\n"]
     for i, s in enumerate(replies):
         put("protocol", f"reply-{i}", s)
+    # the judge's commands, as judge.c writes them, for the worker's parser
+    commands = {
+        "generate": b"G T 128 0.699999988 20 0.800000012 0 1.04999995 64 42 5 3 872 198 3038 4\n",
+        "force": b"F 1 0 1 0 1 0 7 4 1 2 3 4\nQ\n",
+        "sample": b"S 0.699999988 20 0.800000012 0.0500000007 1.10000002 64 18446744073709551615 10000 3 5 6 7\n",
+        "sanity": b"G N 64 0 0 1 0 1 0 1 2 10 11\nG T 0 0 0 1 0 1 0 1 1 0\nQ\n",
+    }
+    for name, s in commands.items():
+        put("protocol", f"command-{name}", s)
 
 
 main()
