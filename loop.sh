@@ -324,6 +324,11 @@ iteration() {
         0) status=keep ;; 1) status=discard ;; 2) status=violation ;; 3|4) status=crash ;; 5) status=invalid ;;
         *) status=crash ;;
     esac
+    if [ $status = crash ] || [ $status = invalid ]; then # the row says why
+        local why
+        why=$(sed -n 's/^ *"reason": "\(.*\)",\{0,1\}$/\1/p' "$state/gate.json" 2>/dev/null | head -n 1)
+        [ -n "$why" ] && desc="$desc [$status: $why]"
+    fi
     if ! row "${commit:0:12}" $status "$desc" "$state/gate.json"; then
         git reset -q --hard "$incumbent" # a keep that is not on record is not kept
         say "the row is not on record: back to ${incumbent:0:12}"

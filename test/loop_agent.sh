@@ -35,6 +35,8 @@ libfunc)        printf '%s\n' 'const char *qi_status_str(qi_status s) { (void)s;
 session_include) sed -i 's/#include "sample.h"/#include "sample.h"\n#include "session.h"/' $S; d="look at the session" ;;
 session_reach)  at_sampler_start "    if (n_recent > 60) { char *sess_ = (char *)sp - $OFF_SAMPLER; char *model_ = *(char **)(sess_ + $OFF_MODEL); *(int *)(model_ + $OFF_NLAYER) = 1; }"
                 d="one layer is enough" ;;
+hang)           at_sampler_start '    for (volatile unsigned qi_spin_ = 1; qi_spin_; qi_spin_ |= 1) {}'; d="think harder before each token" ;;
+grab)           at_sampler_start '    for (;;) { volatile char *qi_p_ = malloc(1 << 20); qi_p_[0] = 1; }'; d="a bigger cache" ;;
 spin)           sed -i 's/\.spin = [0-9]*/.spin = 5000/' $C; d="spin 5000: sleep sooner" ;;
 nothing)        d="no change" ;;
 slow)           sleep 60; sed -i 's/\.spin = [0-9]*/.spin = 5000/' $C; d="spin 5000, after a long think" ;;

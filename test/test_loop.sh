@@ -5,14 +5,18 @@
 # reaches into the session are discarded; an edit of another file and a new
 # untracked lib/ file are violations; a build break ends as crash after two
 # retries; a sampler that replaces clock_gettime, runs a constructor, defines
-# a library function or includes the session's header is refused. results.tsv
-# rows and the final git state are asserted. Native only: not under qemu.
+# a library function or includes the session's header is refused; a sampler
+# that hangs or allocates without bound is stopped (a crash row) and the loop
+# goes on. results.tsv rows and the final git state are asserted. Native
+# only: not under qemu.
 . test/lib.sh
 native_gate_only "loop tests"
 clone_tree
 # the deliberately slowed baseline: exact f32 products
 sed -i 's/\.compute = QI_COMPUTE_Q8,/.compute = QI_COMPUTE_F32,/' lib/inference_config.c
-git commit -qam "slowed baseline: compute = QI_COMPUTE_F32"
+# and a worker that stops answering is stopped after 10 s, not 60
+sed -i 's/^run_timeout_s = .*/run_timeout_s = 10/' data/tiny-chat/workload.conf
+git commit -qam "slowed baseline: compute = QI_COMPUTE_F32; run_timeout_s = 10"
 slowed=$(git rev-parse HEAD)
 
 # offsets for the agent that reaches into the session from the sampler
@@ -26,17 +30,17 @@ set -- $(cc -std=c11 -D_GNU_SOURCE -Ilib "$TMP/off.c" -o "$TMP/off" && "$TMP/off
 export OFF_SAMPLER=$1 OFF_MODEL=$2 OFF_NLAYER=$3
 export LOOP_SCENARIOS=$TMP/scenarios
 printf '%s\n' improve full_softmax other_file untracked_lib build_break eos_at_once greedy clock ctor libfunc \
-    session_include session_reach >"$LOOP_SCENARIOS"
+    session_include session_reach hang grab >"$LOOP_SCENARIOS"
 M=data/tiny-chat/tiny-chat-q4_0.gguf
-./loop.sh --tag t1 --agent "sh $R/test/loop_agent.sh" --iterations 12 --model $M >"$TMP/loop.out" 2>"$TMP/loop.err"
+./loop.sh --tag t1 --agent "sh $R/test/loop_agent.sh" --iterations 14 --model $M >"$TMP/loop.out" 2>"$TMP/loop.err"
 rc=$?
-check "loop.sh ends well after 12 iterations (exit $rc)" [ $rc -eq 0 ]
+check "loop.sh ends well after 14 iterations (exit $rc)" [ $rc -eq 0 ]
 status() { awk -F'\t' -v d="$1" 'index($16, d) { print $15 }' results.tsv | tail -n 1; }
 expect() { # SCENARIO STATUS
     got=$(status "($1)")
     check "$1 -> $2 (got '${got:-no row}')" [ "$got" = "$2" ]
 }
-check "results.tsv: header, baseline and 12 rows" sh -c "[ \$(grep -c '' results.tsv) -eq 14 ] && head -n 1 results.tsv | grep -q '^commit	avg_generation_tps	'"
+check "results.tsv: header, baseline and 14 rows" sh -c "[ \$(grep -c '' results.tsv) -eq 16 ] && head -n 1 results.tsv | grep -q '^commit	avg_generation_tps	'"
 check "every row has 16 columns" sh -c "awk -F'\t' 'NF != 16 { exit 1 }' results.tsv"
 check "the baseline row" sh -c "awk -F'\t' 'NR == 2 && \$15 == \"keep\" && \$16 == \"baseline\"' results.tsv | grep -q ."
 expect improve keep
@@ -51,6 +55,12 @@ expect ctor violation
 expect libfunc violation
 expect session_include violation
 expect session_reach discard
+expect hang crash
+expect grab crash
+check "the hang was stopped at the workload's limit, and its row says so" \
+    sh -c "awk -F'\t' 'index(\$16, \"(hang)\")' results.tsv | grep -q 'no answer within 10 s'"
+check "the unbounded allocation's row says the worker died" \
+    sh -c "awk -F'\t' 'index(\$16, \"(grab)\")' results.tsv | grep -q 'output ended'"
 check "the kept row measured a speed-up above 1.5" sh -c "awk -F'\t' 'index(\$16, \"(improve)\") && \$12 + 0 > 1.5' results.tsv | grep -q ."
 check "quality failures say so" sh -c "awk -F'\t' 'index(\$16, \"(full_softmax)\") && \$11 == \"false\"' results.tsv | grep -q ."
 check "violations carry no figures" sh -c "awk -F'\t' 'index(\$16, \"(other_file)\") && \$2 == \"-\" && \$12 == \"-\"' results.tsv | grep -q ."

@@ -157,12 +157,24 @@ static char *command(const char *head, const prompt_ids *p) {
     return b;
 }
 
+/* why a reply is not what the protocol asks (r: what worker_line returned):
+ * no answer within the limit (the worker is then stopped with its group), the
+ * end of its output (it exited or was killed), or a line out of protocol */
+static void bad_reply(const gate *g, int r, const char *line, const char *what, char *err, size_t err_size) {
+    if (r == -2)
+        snprintf(err, err_size, "%s: no answer within %g s (the workload's run_timeout_s): the worker was stopped", what,
+                 (double)g->w.run_timeout_s);
+    else if (r == -1) snprintf(err, err_size, "%s: the worker's output ended (it exited or was killed)", what);
+    else snprintf(err, err_size, "%s: a reply out of protocol: '%.100s'", what, line);
+}
+
 static int start_worker(gate *g, worker *w, const char *exe, char *err, size_t err_size) {
     if (worker_start(w, exe, g->rundir, g->model_path, err, err_size)) return -1;
     char line[256];
     line[0] = 0;
-    if (worker_line(w, line, sizeof line, NULL, now_s() + g->w.run_timeout_s) || proto_ready(line) < 0) {
-        snprintf(err, err_size, "the worker did not start: %.200s", line[0] == 'e' ? line : "no answer");
+    int r = worker_line(w, line, sizeof line, NULL, now_s() + g->w.run_timeout_s);
+    if (r || proto_ready(line) < 0) {
+        bad_reply(g, r, line, "the worker did not start", err, err_size);
         worker_stop(w, 0.1);
         return -1;
     }
@@ -201,7 +213,8 @@ static int fidelity(gate *g, char *err, size_t err_size) {
             worker_send(&w, cases[i].logits, (size_t)g->info.n_vocab * sizeof(float))) { rc = -1; break; }
         double deadline = now_s() + g->w.run_timeout_s;
         line[0] = 0;
-        if (worker_line(&w, line, cap, NULL, deadline) || line[0] != 'h') { rc = -1; snprintf(err, err_size, "fidelity: %.200s", line); break; }
+        int r = worker_line(&w, line, cap, NULL, deadline);
+        if (r || line[0] != 'h') { rc = -1; bad_reply(g, r, line, "sampler fidelity", err, err_size); break; }
         char ok[64];
         if (proto_hist(line, g->info.n_vocab, counts, g->w.fidelity_draws) ||
             worker_line(&w, ok, sizeof ok, NULL, deadline) || proto_end(ok)) {
@@ -312,9 +325,11 @@ static int kl_check(gate *g, char *err, size_t err_size) {
         char line[128];
         double deadline = now_s() + g->w.run_timeout_s;
         line[0] = 0;
-        if (worker_line(&w, line, sizeof line, NULL, deadline) || proto_logits(line, V) ||
-            worker_bytes(&w, cand, (size_t)V * sizeof(float), deadline)) {
-            snprintf(err, err_size, "KL: the worker stopped at token %d (%.100s)", i, line);
+        int got = worker_line(&w, line, sizeof line, NULL, deadline);
+        if (got || proto_logits(line, V) || (got = worker_bytes(&w, cand, (size_t)V * sizeof(float), deadline))) {
+            char what[64];
+            snprintf(what, sizeof what, "KL, token %d", i);
+            bad_reply(g, got, line, what, err, err_size);
             rc = -1;
             break;
         }
@@ -383,9 +398,11 @@ static int timed_run(gate *g, const char *exe, uint64_t seed, run_result *r, cha
         for (int i = 0; i < T && !rc; i++) {
             char line[64] = "";
             double t;
-            if (worker_line(&w, line, sizeof line, &t, deadline) || line[0] != 't') {
-                snprintf(err, err_size, "prompt %d: %s after %d tokens (%.60s)", p + 1,
-                         line[0] == 'e' ? "the worker failed" : "no token", i, line);
+            int got = worker_line(&w, line, sizeof line, &t, deadline);
+            if (got || line[0] != 't') {
+                char what[64];
+                snprintf(what, sizeof what, "prompt %d, after %d tokens", p + 1, i);
+                bad_reply(g, got, line, what, err, err_size);
                 rc = -1;
                 break;
             }
@@ -639,13 +656,19 @@ static int sanity(gate *g, char *err, size_t err_size) {
             double deadline = now_s() + g->w.run_timeout_s;
             for (;;) {
                 char line[64];
-                if (worker_line(&w, line, sizeof line, NULL, deadline)) { rc = -1; break; }
-                if (line[0] == 'e') { if (proto_end(line)) rc = -1; break; }
-                int32_t id = proto_token(line, g->info.n_vocab);
-                if (id < 0 || n >= g->w.sanity_max_tokens) { rc = -1; break; }
+                int r = worker_line(&w, line, sizeof line, NULL, deadline);
+                if (!r && line[0] == 'e' && !proto_end(line)) break;
+                int32_t id = r ? -1 : proto_token(line, g->info.n_vocab);
+                if (id < 0 || n >= g->w.sanity_max_tokens) {
+                    char what[64];
+                    snprintf(what, sizeof what, "sanity, prompt %d", p + 1);
+                    bad_reply(g, r, line, what, err, err_size);
+                    rc = -1;
+                    break;
+                }
                 ids[n++] = id;
             }
-            if (rc) { snprintf(err, err_size, "sanity: the worker failed on prompt %d", p + 1); break; }
+            if (rc) break;
             detok(g->model, ids, n, text, cap);
             const prompt_row *row = &g->sanity_set.rows[p];
             int ok = check_answer(row->check, row->want, text) == 1;
