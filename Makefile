@@ -1,11 +1,23 @@
 # qinfer: `make` builds lib/libqinfer.a and the drivers (at the top of the tree);
 # `make test` runs every test; `make CROSS=aarch64-linux-gnu-` cross-builds into
-# build/aarch64-linux-gnu/.
+# build/aarch64-linux-gnu/; `make install PREFIX=/usr/local` installs.
+# CC, CFLAGS, LDFLAGS, PREFIX and DESTDIR are the user's: the project's own
+# flags are added to them, never replace them.
 CROSS   ?=
-CC      := $(CROSS)gcc
-AR      := $(CROSS)ar
-OPT     ?= -O2 -g
-CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -pthread -Ilib $(EXTRA_CFLAGS)
+ifeq ($(origin CC),default)
+  CC    := $(CROSS)gcc
+endif
+ifeq ($(origin AR),default)
+  AR    := $(CROSS)ar
+endif
+LD_R    ?= $(CROSS)ld -r
+OBJCOPY ?= $(CROSS)objcopy
+CFLAGS  ?= -O2 -g
+QCFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -pthread -Ilib $(CFLAGS) $(EXTRA_CFLAGS)
+DEPFLAGS = -MMD -MP
+# the gate builds paths into fixed buffers, checked where it matters (gcc's warning; clang has none)
+NO_TRUNC_WARN := $(shell $(CC) -Werror -Wno-format-truncation -x c -E /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
+LINK     = $(CC) $(QCFLAGS) $(LDFLAGS)
 LDLIBS  := -lm -pthread
 SHARED  ?= ../shared
 
@@ -22,6 +34,9 @@ endif
 LIB_SRC   := $(wildcard lib/*.c lib/kernels/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 HEADERS   := $(wildcard lib/*.h lib/kernels/*.h)
+# every object of the library with all its symbols: for the tests of its
+# internals and the project's tools (LIB is what others link)
+LIB_ALL   := $(B)/libqinfer-internal.a
 
 # Each SIMD file is compiled for its own ISA (and to nothing on the other
 # architecture); the dispatcher calls it only on a CPU that has it.
@@ -47,7 +62,7 @@ TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
 FUZZ      := gguf tokenizer chat protocol
 FUZZ_BIN  := $(FUZZ:%=$(B)/test/fuzz/fuzz_%)
 
-.PHONY: all test clean synth model seeds check-aarch64 judge worker fuzz asan ubsan tsan
+.PHONY: all test clean synth model seeds check-aarch64 judge worker fuzz asan ubsan tsan install uninstall
 .SECONDARY:
 # bench/ holds the benchmark scripts, so the bench executable lives there too
 all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) $(FUZZ_BIN) judge worker
@@ -57,45 +72,56 @@ all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(T
 judge: $(B)/drivers/gate/judge
 worker: $(B)/drivers/gate/worker
 $(B)/drivers/gate/judge: $(B)/drivers/gate/judge.o $(GATE_LIB) $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(LINK) $^ -o $@ $(LDLIBS)
 # static: in its sandbox the worker may read its model and nothing of /usr/lib
 WORKER_LDFLAGS ?= -static
 $(B)/drivers/gate/worker: $(B)/drivers/gate/worker.o $(B)/drivers/gate/protocol.o $(LIB)
-	$(CC) $(CFLAGS) $(WORKER_LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(LINK) $(WORKER_LDFLAGS) $^ -o $@ $(LDLIBS)
 $(B)/%.i: %.c $(HEADERS) | dirs
-	$(CC) $(CFLAGS) -E $< -o $@
+	$(CC) $(QCFLAGS) -E $< -o $@
 
 # files that #include another kernel file
 $(B)/lib/kernels/x86_avx512vnni.o: lib/kernels/x86_avx512.c
 $(B)/lib/kernels/arm_dotprod.o $(B)/lib/kernels/arm_i8mm.o: lib/kernels/arm_neon.c
 
-$(B)/%.o: %.c $(HEADERS) | dirs
-	$(CC) $(CFLAGS) $(KFLAGS) -c $< -o $@
+# header dependencies: the .d files the compiler writes (-MMD)
+$(B)/%.o: %.c | dirs
+	$(CC) $(QCFLAGS) $(DEPFLAGS) $(KFLAGS) -c $< -o $@
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-$(LIB): $(LIB_OBJ)
+# The library people link: the objects partially linked into one, in which
+# only the functions lib/qinfer.h declares stay global (everything else is
+# made local), so that an app may define forward, gguf_open or pool_new too.
+$(B)/qinfer-api.txt: lib/qinfer.h | dirs
+	grep -o 'qi_[a-z0-9_]*(' $< | tr -d '(' | sort -u >$@
+$(LIB): $(LIB_OBJ) $(B)/qinfer-api.txt
+	$(LD_R) $(LIB_OBJ) -o $(B)/qinfer.o
+	$(OBJCOPY) --keep-global-symbols=$(B)/qinfer-api.txt $(B)/qinfer.o
+	@rm -f $@
+	$(AR) rcs $@ $(B)/qinfer.o
+$(LIB_ALL): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN)/%: $(B)/drivers/%.o $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(LINK) $^ -o $@ $(LDLIBS)
 
 $(BIN)/bench/bench: $(B)/drivers/bench.o $(LIB)
 	@mkdir -p $(BIN)/bench
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(LINK) $^ -o $@ $(LDLIBS)
 
-$(B)/tools/%: $(B)/tools/%.o $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+$(B)/tools/%: $(B)/tools/%.o $(LIB_ALL)
+	$(LINK) $^ -o $@ $(LDLIBS)
 
 $(GATE_LIB): $(GATE_SRC:%.c=$(B)/%.o)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# paths are built into fixed buffers there, checked where it matters
-$(B)/drivers/gate/%.o: drivers/gate/%.c $(GATE_HDR) $(HEADERS) | dirs
-	$(CC) $(CFLAGS) -Wno-format-truncation -c $< -o $@
+$(B)/drivers/gate/%.o: drivers/gate/%.c | dirs
+	$(CC) $(QCFLAGS) $(DEPFLAGS) $(NO_TRUNC_WARN) -c $< -o $@
 
-$(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+$(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB_ALL)
+	$(LINK) $^ -o $@ $(LDLIBS)
 
 # the hostile worker test_sandbox starts: built as ./gate builds a worker
 # (gcc, static), whatever this build's compiler and sanitizers
@@ -105,13 +131,13 @@ $(B)/test/test_worker: | $(B)/drivers/gate/worker
 $(B)/test/sandbox_probe: test/sandbox_probe.c | dirs
 	$(CROSS)gcc -O2 -std=c11 -D_GNU_SOURCE -pthread -static $< -o $@
 
-$(B)/test/%.o: test/%.c test/test.h $(HEADERS) $(GATE_HDR) | dirs
-	$(CC) $(CFLAGS) -Itest -Ilib/kernels -c $< -o $@
+$(B)/test/%.o: test/%.c | dirs
+	$(CC) $(QCFLAGS) $(DEPFLAGS) -Itest -Ilib/kernels -c $< -o $@
 
-$(B)/test/fuzz/fuzz_%: $(B)/test/fuzz/fuzz_%.o $(B)/test/fuzz/replay.o $(GATE_LIB) $(LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-$(B)/test/fuzz/%.o: test/fuzz/%.c test/fuzz/fuzz.h $(HEADERS) $(GATE_HDR) | dirs
-	$(CC) $(CFLAGS) -c $< -o $@
+$(B)/test/fuzz/fuzz_%: $(B)/test/fuzz/fuzz_%.o $(B)/test/fuzz/replay.o $(GATE_LIB) $(LIB_ALL)
+	$(LINK) $^ -o $@ $(LDLIBS)
+$(B)/test/fuzz/%.o: test/fuzz/%.c | dirs
+	$(CC) $(QCFLAGS) $(DEPFLAGS) -c $< -o $@
 
 dirs:
 	@mkdir -p $(B)/lib/kernels $(B)/drivers/gate $(B)/tools $(B)/test/fuzz
@@ -135,6 +161,24 @@ $(SYNTH): | build/native/tools/synth
 model:
 	@sh tools/download-model.sh
 
+# make install PREFIX=/usr/local [DESTDIR=staging]: the header, the library,
+# qinfer.pc for pkg-config (cc $$(pkg-config --cflags --libs qinfer) app.c)
+# and the CLI; make uninstall removes exactly those files
+PREFIX  ?= /usr/local
+VERSION := $(shell sed -n 's/^\#define QINFER_VERSION "\(.*\)"/\1/p' lib/qinfer.h)
+INSTALLED := include/qinfer.h lib/libqinfer.a lib/pkgconfig/qinfer.pc bin/qinfer
+install: $(LIB) $(BIN)/qinfer
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 lib/qinfer.h $(DESTDIR)$(PREFIX)/include/qinfer.h
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libqinfer.a
+	install -m 755 $(BIN)/qinfer $(DESTDIR)$(PREFIX)/bin/qinfer
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
+		'Name: qinfer' 'Description: Qwen2 GGUF models on the CPU' 'Version: $(VERSION)' \
+		'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lqinfer -lm -pthread' \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/qinfer.pc
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)$(PREFIX)/%)
+
 test: all $(SYNTH) seeds
 	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(BIN)
 
@@ -148,7 +192,7 @@ check-aarch64: $(SYNTH) seeds
 
 # Sanitizer builds of everything, each in its own folder, and the whole suite
 # run on them (the gate's own judge and workers are built by ./gate as usual)
-SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ OPT="-O1 -g" WORKER_LDFLAGS=
+SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ CFLAGS="-O1 -g" WORKER_LDFLAGS=
 asan: seeds
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
 	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
@@ -167,12 +211,12 @@ tsan:
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 fuzz: seeds
-	$(MAKE) -j$$(nproc) CC=clang B=build/fuzz LIB=build/fuzz/libqinfer.a BIN=build/fuzz OPT="-O1 -g" \
-		EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/libqinfer.a build/fuzz/libgate.a \
+	$(MAKE) -j$$(nproc) CC=clang B=build/fuzz LIB=build/fuzz/libqinfer.a BIN=build/fuzz CFLAGS="-O1 -g" \
+		EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/libqinfer-internal.a build/fuzz/libgate.a \
 		$(FUZZ:%=build/fuzz/test/fuzz/fuzz_%.o)
 	@for t in $(FUZZ); do \
 		clang -fsanitize=fuzzer,address,undefined build/fuzz/test/fuzz/fuzz_$$t.o build/fuzz/libgate.a \
-			build/fuzz/libqinfer.a -o build/fuzz/fuzz_$$t -lm -pthread || exit 1; \
+			build/fuzz/libqinfer-internal.a -o build/fuzz/fuzz_$$t -lm -pthread || exit 1; \
 	done
 	@QINFER_SHARED=$(SHARED) FUZZ_TIME=$(FUZZ_TIME) sh test/fuzz/run.sh $(FUZZ)
 

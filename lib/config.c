@@ -21,7 +21,9 @@ qi_status fail_msg(char *msg, size_t n, qi_status st, const char *fmt, ...) {
 }
 
 void qi_config_default(qi_config *cfg) {
-    if (cfg) *cfg = qi_inference_config;
+    if (!cfg) return;
+    *cfg = qi_inference_config;
+    cfg->struct_size = sizeof *cfg; /* the knob file leaves it out */
 }
 
 #define BAD(...) do { if (msg && n) snprintf(msg, n, __VA_ARGS__); return QI_ERR_INVALID_ARG; } while (0)
@@ -29,6 +31,9 @@ void qi_config_default(qi_config *cfg) {
 qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
     if (msg && n) msg[0] = 0;
     if (!c) BAD("config is NULL");
+    if (c->struct_size != sizeof(qi_config))
+        BAD("struct_size = %u: start from qi_config_default() (this library's qi_config has %u bytes)",
+            (unsigned)c->struct_size, (unsigned)sizeof(qi_config));
     if (c->n_threads < 0 || c->n_threads > 1024) BAD("n_threads = %d: must be 0 (auto) to 1024", c->n_threads);
     if (c->prefill_chunk < 1 || c->prefill_chunk > 65536) BAD("prefill_chunk = %d: must be 1 to 65536", c->prefill_chunk);
     if (c->kv_capacity < 0) BAD("kv_capacity = %d: must be >= 0 (0 = model context)", c->kv_capacity);
@@ -104,3 +109,5 @@ const char *qi_status_str(qi_status s) {
     };
     return (unsigned)s < QI_STATUS_COUNT && text[s] ? text[s] : "unknown status";
 }
+
+const char *qi_version(void) { return QINFER_VERSION; }

@@ -6,7 +6,19 @@
  *   qi_session - one conversation: KV cache, scratch buffers, sampler state.
  *                Use a session from one thread at a time.
  * Every function returns a qi_status (QI_OK = 0). The library never prints,
- * never exits, and keeps no global mutable state. */
+ * never exits, reads no environment variable and keeps no global mutable
+ * state. Only the functions declared here are exported; every other symbol
+ * of libqinfer.a is local, so a program may define forward() or gguf_open()
+ * of its own.
+ *
+ * Threads: each session owns a pool of n_threads threads (the caller's own
+ * thread is one of them), started by qi_session_new and stopped by
+ * qi_session_free. Between the products of one token, idle workers spin for
+ * `spin` rounds, then sleep; an idle session uses no CPU. Sessions share no
+ * threads, so k sessions generating at once on one machine want n_threads
+ * of about cores / k each (and spin = 0 when they outnumber the cores). A
+ * model is immutable after load: any number of sessions on any threads may
+ * share it. A session must be used by one thread at a time. */
 #ifndef QINFER_H
 #define QINFER_H
 
@@ -16,6 +28,15 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* This header's version; qi_version() is the library's (they match when
+ * the program was built against the library it links). */
+#define QINFER_VERSION_MAJOR 0
+#define QINFER_VERSION_MINOR 10
+#define QINFER_VERSION_PATCH 0
+#define QINFER_VERSION "0.10.0"
+#define QINFER_VERSION_NUMBER (QINFER_VERSION_MAJOR * 10000 + QINFER_VERSION_MINOR * 100 + QINFER_VERSION_PATCH)
+const char *qi_version(void);
 
 typedef enum qi_status {
     QI_OK = 0,
@@ -73,10 +94,14 @@ typedef enum qi_isa {
 const char *qi_isa_name(qi_isa isa);
 int qi_isa_parse(const char *name);
 
-/* Every knob in one plain struct. qi_config_default() fills it from
- * lib/inference_config.c; change fields, then pass it to qi_session_new().
- * The library validates every field; it trusts none of them. */
+/* Every knob in one plain struct. Always start from qi_config_default(),
+ * which fills it from lib/inference_config.c and sets struct_size; change
+ * fields, then pass it on. Fields are only ever added at the end, with
+ * defaults that keep the old behaviour, so code written this way keeps
+ * working as the struct grows. The library validates every field; it
+ * trusts none of them (a struct_size other than its own is refused). */
 typedef struct qi_config {
+    uint32_t struct_size;   /* sizeof(qi_config), set by qi_config_default() */
     int n_threads;          /* worker threads; 0 = number of physical cores */
     int prefill_chunk;      /* prompt tokens per forward pass (matrix-matrix) */
     int kv_capacity;        /* tokens the KV cache holds; 0 = model's context length */
@@ -89,7 +114,8 @@ typedef struct qi_config {
                                loads (41.8% of the bytes a token reads, in the official
                                q4_0 file, become 24.5%); 0: use the file's weights */
     /* tuning */
-    qi_isa isa;             /* kernel level (QINFER_ISA, when set, overrides it) */
+    qi_isa isa;             /* kernel level (the library reads no environment; the
+                               qinfer CLI and bench set it from QINFER_ISA) */
     int decode_prefetch;    /* bytes the decode kernel prefetches ahead in the weight
                                stream: -1 = the level's own (AVX2 6144, AVX-512 12288),
                                0 = none; else a multiple of 64 up to 65536 */

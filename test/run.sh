@@ -2,6 +2,10 @@
 # Run every test binary in BUILD/test and every test/test_*.sh script; add up their
 # "# N passed, M failed[, K skipped]" lines. A program that dies without that line counts
 # as one failure. Ends with the single line "N passed, M failed".
+# Every test runs under a time limit: 300 s (the loop scripts 600 s; TEST_TIMEOUT
+# sets another), ten times that under emulation and three times under a
+# sanitizer. A test past its limit is killed with what it started and counts
+# as failed. Skipped tests are counted and shown as skipped, never as passed.
 # usage: test/run.sh BUILD_DIR BIN_DIR   (RUNNER="qemu-aarch64 ..." to emulate)
 B=${1:?build dir}
 BIN=${2:?bin dir}
@@ -10,14 +14,27 @@ fail=0
 skip=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+limit_for() {
+    case $1 in test_loop.sh|test_loop_faults.sh) l=600 ;; *) l=300 ;; esac
+    [ -n "${TEST_TIMEOUT:-}" ] && l=$TEST_TIMEOUT
+    [ -n "${QINFER_EMULATED:-}" ] && l=$((l * 10))
+    [ -n "${QINFER_SANITIZER:-}" ] && l=$((l * 3))
+    echo "$l"
+}
 run_one() {
     name=$1; shift
     echo "== $name"
     t0=$(date +%s)
-    "$@" >"$log" 2>&1
+    limit=$(limit_for "$name")
+    timeout -k 10 "$limit" "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
     echo "   ($name: $(($(date +%s) - t0)) s)"
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "FAIL $name: killed at its time limit of $limit s"
+        fail=$((fail + 1))
+        return
+    fi
     line=$(grep -E '^# [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -z "$line" ]; then
         echo "FAIL $name: exited $rc without a summary line"

@@ -134,6 +134,18 @@ static void meta_and_info(void) {
     qi_model_free(NULL);
 }
 
+static void version(void) {
+    CHECK(!strcmp(qi_version(), QINFER_VERSION), "library %s, header %s", qi_version(), QINFER_VERSION);
+    char v[32];
+    snprintf(v, sizeof v, "%d.%d.%d", QINFER_VERSION_MAJOR, QINFER_VERSION_MINOR, QINFER_VERSION_PATCH);
+    CHECK(!strcmp(v, QINFER_VERSION), "the macros agree: %s vs %s", v, QINFER_VERSION);
+    CHECK(QINFER_VERSION_NUMBER == QINFER_VERSION_MAJOR * 10000 + QINFER_VERSION_MINOR * 100 + QINFER_VERSION_PATCH, "number");
+    qi_config c;
+    memset(&c, 0xab, sizeof c);
+    qi_config_default(&c);
+    CHECK(c.struct_size == sizeof(qi_config), "qi_config_default sets struct_size");
+}
+
 static void config_errors(void) {
     qi_model *m = load_t2();
     if (!m) return;
@@ -149,6 +161,8 @@ static void config_errors(void) {
         CHECK(st == QI_ERR_INVALID_ARG && s == NULL, "%s accepted", #stmt);          \
         CHECK(strstr(msg, field) != NULL, "message '%s' names %s", msg, field);      \
     } while (0)
+    BAD("struct_size", c.struct_size = 0);                        /* not from qi_config_default */
+    BAD("struct_size", c.struct_size = sizeof(qi_config) + 8);    /* a newer header's */
     BAD("n_threads", c.n_threads = -1);
     BAD("prefill_chunk", c.prefill_chunk = 0);
     BAD("kv_capacity", c.kv_capacity = -5);
@@ -298,6 +312,7 @@ static void tuning_knobs_keep_logits(void) {
 }
 
 int main(void) {
+    RUN(version);
     RUN(status_strings);
     RUN(load_errors);
     RUN(model_errors);

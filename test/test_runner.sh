@@ -1,0 +1,22 @@
+# test/run.sh itself, on a make-believe build: a test past its time limit is
+# killed (with what it started) and counted as failed; a skipped test is
+# counted as skipped, not passed; a test without a summary line fails; the
+# last line adds up.
+. test/lib.sh
+R=$(pwd)
+mkdir -p "$TMP/t/b/test" "$TMP/t/test"
+cd "$TMP/t" || exit 1
+tag=qinfer-runner-test-$$
+printf '#!/bin/sh\nbash -c "exec -a %s sleep 60"\necho "# 1 passed, 0 failed"\n' "$tag" >b/test/test_slow
+printf '#!/bin/sh\necho "SKIP x: not here"\necho "# 2 passed, 0 failed, 1 skipped"\n' >b/test/test_skip
+printf '#!/bin/sh\necho "no summary"\n' >b/test/test_mute
+chmod +x b/test/test_*
+TEST_TIMEOUT=2 sh "$R/test/run.sh" b b >out 2>&1
+rc=$?
+check "the runner fails the run (exit $rc)" [ $rc -ne 0 ]
+check "a test past its limit is killed and named" grep -q "FAIL test_slow: killed at its time limit of 2 s" out
+check "with what it started" sh -c "sleep 0.5; ! pgrep -f [q]infer-runner-test-$$ >/dev/null"
+check "a test without a summary line fails" grep -q "FAIL test_mute" out
+check "skips are reported as skips" grep -q "^1 skipped" out
+check "the last line adds up: 2 passed, 2 failed" sh -c "[ \"\$(tail -n 1 out)\" = '2 passed, 2 failed' ]"
+summary
