@@ -58,6 +58,12 @@ GATE_HDR  := $(wildcard drivers/gate/*.h)
 TOOLS     := synth
 TEST_SRC  := $(wildcard test/test_*.c)
 TEST_BIN  := $(TEST_SRC:%.c=$(B)/%)
+# The tests' knobs: every test program, and the test builds of qinfer, bench
+# and the gate worker (in $(TBIN)), link test/reference_config.c in place of
+# lib/inference_config.c, so an edit of the knob file never changes what the
+# suite asserts (a program's own definition keeps the archive's out).
+REF_KNOBS := $(B)/test/reference_config.o
+TBIN      := $(B)/test/bin
 # fuzz targets (test/fuzz): with replay.c in every build, with libFuzzer in `make fuzz`
 FUZZ      := gguf tokenizer chat protocol
 FUZZ_BIN  := $(FUZZ:%=$(B)/test/fuzz/fuzz_%)
@@ -65,7 +71,8 @@ FUZZ_BIN  := $(FUZZ:%=$(B)/test/fuzz/fuzz_%)
 .PHONY: all test clean synth model seeds check-aarch64 judge worker fuzz asan ubsan tsan install uninstall
 .SECONDARY:
 # bench/ holds the benchmark scripts, so the bench executable lives there too
-all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) $(FUZZ_BIN) judge worker
+all: $(LIB) $(DRIVERS:%=$(BIN)/%) $(BIN)/bench/bench $(TOOLS:%=$(B)/tools/%) $(TEST_BIN) $(FUZZ_BIN) judge worker \
+	$(TBIN)/qinfer $(TBIN)/bench/bench
 
 # the gate: the judge (built from the anchor by ./gate) and the worker (built
 # from each tree under test); sample.i is what the judge's protocol check reads
@@ -120,21 +127,29 @@ $(GATE_LIB): $(GATE_SRC:%.c=$(B)/%.o)
 $(B)/drivers/gate/%.o: drivers/gate/%.c | dirs
 	$(CC) $(QCFLAGS) $(DEPFLAGS) $(NO_TRUNC_WARN) -c $< -o $@
 
-$(B)/test/%: $(B)/test/%.o $(GATE_LIB) $(LIB_ALL)
+$(B)/test/%: $(B)/test/%.o $(REF_KNOBS) $(GATE_LIB) $(LIB_ALL)
+	$(LINK) $^ -o $@ $(LDLIBS)
+$(TBIN)/qinfer: $(B)/drivers/qinfer.o $(REF_KNOBS) $(LIB_ALL)
+	@mkdir -p $(TBIN)
+	$(LINK) $^ -o $@ $(LDLIBS)
+$(TBIN)/bench/bench: $(B)/drivers/bench.o $(REF_KNOBS) $(LIB_ALL)
+	@mkdir -p $(TBIN)/bench
+	$(LINK) $^ -o $@ $(LDLIBS)
+$(B)/test/worker: $(B)/drivers/gate/worker.o $(B)/drivers/gate/protocol.o $(REF_KNOBS) $(LIB_ALL)
 	$(LINK) $^ -o $@ $(LDLIBS)
 
 # the hostile worker test_sandbox starts: built as ./gate builds a worker
 # (gcc, static), whatever this build's compiler and sanitizers
 $(B)/test/test_sandbox: | $(B)/test/sandbox_probe
-# the worker test_worker speaks to: this build's own
-$(B)/test/test_worker: | $(B)/drivers/gate/worker
+# the worker test_worker speaks to: this build's own, with the tests' knobs
+$(B)/test/test_worker: | $(B)/test/worker
 $(B)/test/sandbox_probe: test/sandbox_probe.c | dirs
 	$(CROSS)gcc -O2 -std=c11 -D_GNU_SOURCE -pthread -static $< -o $@
 
 $(B)/test/%.o: test/%.c | dirs
 	$(CC) $(QCFLAGS) $(DEPFLAGS) -Itest -Ilib/kernels -c $< -o $@
 
-$(B)/test/fuzz/fuzz_%: $(B)/test/fuzz/fuzz_%.o $(B)/test/fuzz/replay.o $(GATE_LIB) $(LIB_ALL)
+$(B)/test/fuzz/fuzz_%: $(B)/test/fuzz/fuzz_%.o $(B)/test/fuzz/replay.o $(REF_KNOBS) $(GATE_LIB) $(LIB_ALL)
 	$(LINK) $^ -o $@ $(LDLIBS)
 $(B)/test/fuzz/%.o: test/fuzz/%.c | dirs
 	$(CC) $(QCFLAGS) $(DEPFLAGS) -c $< -o $@
@@ -180,7 +195,7 @@ uninstall:
 	rm -f $(INSTALLED:%=$(DESTDIR)$(PREFIX)/%)
 
 test: all $(SYNTH) seeds
-	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(BIN)
+	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(TBIN)
 
 # The whole suite on aarch64 under qemu: once on a CPU with dotprod and i8mm,
 # once on one with neither (plain NEON). The synthetic model comes from the
@@ -195,10 +210,10 @@ check-aarch64: $(SYNTH) seeds
 SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ CFLAGS="-O1 -g" WORKER_LDFLAGS=
 asan: seeds
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan/test/bin
 ubsan: seeds
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS=-fsanitize=undefined UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS=-fsanitize=undefined UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan/test/bin
 
 # ThreadSanitizer on one model shared by four sessions generating at once
 tsan:

@@ -9,7 +9,7 @@ for cpu in max cortex-a53; do
     echo "=== aarch64 under qemu, -cpu $cpu"
     log=$(mktemp)
     QINFER_EMULATED=1 RUNNER="$QEMU -cpu $cpu" CROSS=aarch64-linux-gnu- QINFER_SHARED=${SHARED:-../shared} \
-        sh test/run.sh "$B" "$B" 2>&1 | tee "$log" | sed 's/^\([0-9]* passed, [0-9]* failed\)$/[-cpu '"$cpu"'] \1/'
+        sh test/run.sh "$B" "$B/test/bin" 2>&1 | tee "$log" | sed 's/^\([0-9]* passed, [0-9]* failed\)$/[-cpu '"$cpu"'] \1/'
     line=$(tail -n 1 "$log")
     rm -f "$log"
     p=$(echo "$line" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p')

@@ -146,6 +146,20 @@ static void version(void) {
     CHECK(c.struct_size == sizeof(qi_config), "qi_config_default sets struct_size");
 }
 
+/* the suite runs on test/reference_config.c, whatever lib/inference_config.c
+ * holds: these are its values */
+static void knobs_are_the_reference(void) {
+    qi_config c;
+    qi_config_default(&c);
+    CHECK(c.n_threads == 0 && c.prefill_chunk == 64 && c.kv_capacity == 4096 && c.kv_type == QI_KV_F32 &&
+              c.compute == QI_COMPUTE_Q8 && c.huge_pages == 1 && c.output_q4_0 == 0 && c.isa == QI_ISA_AUTO &&
+              c.decode_prefetch == -1 && c.decode_rows == 0 && c.prefill_rows == 0 && c.spin == 20000,
+          "the engine knobs are not test/reference_config.c's");
+    CHECK(c.temperature == 0.7f && c.top_k == 20 && c.top_p == 0.8f && c.min_p == 0.0f && c.repeat_penalty == 1.05f &&
+              c.repeat_last_n == 64 && c.seed == 42,
+          "the sampling knobs are not test/reference_config.c's");
+}
+
 static void config_errors(void) {
     qi_model *m = load_t2();
     if (!m) return;
@@ -313,6 +327,7 @@ static void tuning_knobs_keep_logits(void) {
 
 int main(void) {
     RUN(version);
+    RUN(knobs_are_the_reference);
     RUN(status_strings);
     RUN(load_errors);
     RUN(model_errors);

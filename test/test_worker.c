@@ -1,4 +1,5 @@
-/* The gate's worker (drivers/gate/worker.c) of this build, spoken to as the
+/* The gate's worker (drivers/gate/worker.c) of this build (with the tests'
+ * knobs: build/.../test/worker), spoken to as the
  * judge speaks to it, but outside the sandbox and with this environment, so
  * that a sanitizer build checks it too (under `make asan`, LeakSanitizer
  * runs at its exit: a leak is a non-zero exit, which fails quit_cleanly).
@@ -153,7 +154,7 @@ int main(int argc, char **argv) {
     }
     snprintf(exe, sizeof exe, "%s", argv[0]);
     char *slash = strrchr(exe, '/');
-    snprintf(slash ? slash + 1 : exe, sizeof exe - (size_t)(slash ? slash + 1 - exe : 0), "../drivers/gate/worker");
+    snprintf(slash ? slash + 1 : exe, sizeof exe - (size_t)(slash ? slash + 1 - exe : 0), "worker");
     signal(SIGPIPE, SIG_IGN);
     qi_config c;
     qi_config_default(&c);
