@@ -121,6 +121,16 @@ int main(int argc, char **argv) {
     int reps = 5;
     qi_config cfg;
     qi_config_default(&cfg);
+    /* the library reads no environment: the level QINFER_ISA names becomes cfg.isa */
+    const char *isa_env = getenv("QINFER_ISA");
+    if (isa_env && *isa_env) {
+        int isa = qi_isa_parse(isa_env);
+        if (isa < 0) {
+            fprintf(stderr, "bench: QINFER_ISA=%s: unknown kernel level (scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm)\n", isa_env);
+            return 2;
+        }
+        cfg.isa = (qi_isa)isa;
+    }
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
