@@ -44,7 +44,7 @@ static const char *path(const char *fmt, const char *a, const char *b) {
  * change what this test asserts. */
 static qi_config reference_config(qi_compute compute) {
     qi_config c;
-    memset(&c, 0, sizeof c);
+    qi_config_default(&c); /* struct_size, and fields added later; every field below is set */
     c.n_threads = 2;
     c.prefill_chunk = 64;
     c.kv_capacity = 1024;
