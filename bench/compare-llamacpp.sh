@@ -7,7 +7,9 @@
 #
 # Environment: PP (prompt lengths, default 512), TG (generation lengths,
 # default 128), THREADS (default 1,2), REPS (timed runs per round and tool,
-# default 1), QINFER_BENCH (default ./bench).
+# default 1), QINFER_BENCH (default ./bench/bench). LABEL_A and LABEL_B name the
+# columns (qinfer, llama.cpp): with LLAMA_BENCH set to another build's
+# bench/bench it compares two builds of qinfer, e.g. before and after a change.
 set -eu
 MODEL=${1:?usage: LLAMA_BENCH=... $0 MODEL [ROUNDS]}
 ROUNDS=${2:-5}
@@ -15,7 +17,9 @@ PP=${PP:-512}
 TG=${TG:-128}
 THREADS=${THREADS:-1,2}
 REPS=${REPS:-1}
-QB=${QINFER_BENCH:-./bench}
+QB=${QINFER_BENCH:-./bench/bench}
+LABEL_A=${LABEL_A:-qinfer}
+LABEL_B=${LABEL_B:-llama.cpp}
 LB=${LLAMA_BENCH:?set LLAMA_BENCH to a llama-bench binary}
 [ -x "$QB" ] || { echo "compare: $QB not found (run make)" >&2; exit 1; }
 [ -x "$LB" ] || { echo "compare: $LB is not executable" >&2; exit 1; }
@@ -33,9 +37,9 @@ while [ "$i" -le "$ROUNDS" ]; do
     i=$((i + 1))
 done
 
-python3 - "$OUT" "$ROUNDS" <<'PY'
+python3 - "$OUT" "$ROUNDS" "$LABEL_A" "$LABEL_B" <<'PY'
 import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, la, lb = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def collect(prefix):
     res = {}
     for i in range(1, rounds + 1):
@@ -44,7 +48,7 @@ def collect(prefix):
             res.setdefault(key, []).append(t["avg_ts"])
     return res
 q, l = collect("q"), collect("l")
-print("| test | threads | qinfer t/s (median, min-max) | llama.cpp t/s (median, min-max) | ratio |")
+print(f"| test | threads | {la} t/s (median, min-max) | {lb} t/s (median, min-max) | ratio |")
 print("| ---- | ------: | ---------------------------: | ------------------------------: | ----: |")
 for key in sorted(q, key=lambda k: (k[0][:2], k[1])):
     if key not in l:
