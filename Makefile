@@ -126,11 +126,23 @@ $(SEEDS)/.done: test/fuzz/make_seeds.py tools/train_tiny/gguf_out.py
 	$(PYTHON) test/fuzz/make_seeds.py $(SEEDS)
 	@touch $@
 
+# The synthetic model takes its tokenizer from the vocabulary in $(SHARED).
+# Without that file make stops (a model that cannot read text is no use to the
+# tests); `make synth` also writes again a model already there that does not
+# carry the vocabulary's tokenizer (one an older synth wrote without it). synth
+# writes a temporary file and renames it: the path never holds a partial model.
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
+VOCAB := $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf
 synth: $(SYNTH)
-$(SYNTH): | build/native/tools/synth
-	@mkdir -p models
-	build/native/tools/synth --vocab $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf -o $@
+	@build/native/tools/synth -q --check $(SYNTH) --vocab $(VOCAB) >/dev/null 2>&1 || { \
+		echo "make: $(SYNTH) does not carry the tokenizer of $(VOCAB): writing it again"; \
+		build/native/tools/synth --vocab $(VOCAB) -o $(SYNTH); }
+$(SYNTH): $(VOCAB) | build/native/tools/synth
+	@mkdir -p $(dir $@)
+	build/native/tools/synth --vocab $(VOCAB) -o $@
+$(VOCAB):
+	@echo "make: $@ is missing: the synthetic model takes its tokenizer from it" \
+		"(make SHARED=DIR names the folder of the shared fixtures)" >&2; exit 1
 
 model:
 	@sh tools/download-model.sh

@@ -42,6 +42,32 @@ check "context full is reported" sh -c "! $Q -m $T2 --ids $G/tiny-gqa7.S2.ids.tx
 # generation by ids: the golden greedy continuation of S2
 check "generate 32 ids greedily (golden greedy32)" sh -c "$Q -m $G/tiny-gqa7-f32.gguf --ids $G/tiny-gqa7.S2.ids.txt -n 32 --temp 0 --repeat-penalty 1 >$TMP/gen 2>/dev/null && diff -q $TMP/gen $G/tiny-gqa7-f32.greedy32.txt >/dev/null"
 
+# make synth never writes a model without the vocabulary's tokenizer: a missing
+# vocabulary stops it (naming the path) and leaves nothing; a vocab-less model
+# already at the path is written again with it (make runs only in a native build)
+VOCAB=$SHARED/vocab/qwen2/qwen2.5-vocab.gguf
+SYNTH_TOOL=${SYNTH_BIN:-$B/tools/synth}
+mkdir -p $TMP/s0
+check "synth: a missing --vocab is an error, nothing written" sh -c "! $SYNTH_TOOL -q --vocab $TMP/none.gguf -o $TMP/s0/m.gguf 2>$TMP/err && grep -q \"error: vocab file '$TMP/none.gguf' does not exist\" $TMP/err && [ -z \"\$(ls -A $TMP/s0)\" ]"
+if [ -z "$RUN" ] && [ -z "${QINFER_SANITIZER:-}" ] && [ -x build/native/tools/synth ]; then
+    # a make of its own (not the jobserver of the make running the tests); synth as built
+    mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -o build/native/tools/synth "$@" >$TMP/out 2>&1; }
+    no_vocab() {
+        ! mk synth SHARED=$TMP/noshared SYNTH=$TMP/s/m.gguf &&
+            grep -q "$TMP/noshared/vocab/qwen2/qwen2.5-vocab.gguf is missing" $TMP/out && [ -z "$(ls -A $TMP/s)" ]
+    }
+    vocabless_rebuilt() {
+        build/native/tools/synth -q -o $TMP/s/m.gguf 2>/dev/null &&
+            ! build/native/tools/synth -q --check $TMP/s/m.gguf --vocab $VOCAB 2>/dev/null &&
+            mk synth SHARED=$SHARED SYNTH=$TMP/s/m.gguf && grep -q 'does not carry the tokenizer' $TMP/out &&
+            build/native/tools/synth -q --check $TMP/s/m.gguf --vocab $VOCAB && [ "$(ls -A $TMP/s)" = m.gguf ]
+    }
+    mkdir -p $TMP/s
+    check "make synth without the vocabulary fails, names it, writes nothing" no_vocab
+    check "make synth writes a vocab-less model again, with the tokenizer" vocabless_rebuilt
+    rm -rf $TMP/s
+fi
+
 SYNTH=models/qwen2.5-0.5b-synth-q4_0.gguf
 if [ -f $SYNTH ]; then
     check "synthetic model: info" sh -c "$Q info -m $SYNTH >$TMP/sinfo && grep -q 'synthetic' $TMP/sinfo && grep -q 'Q4_0: 169' $TMP/sinfo && grep -q 'F32: 121' $TMP/sinfo && grep -q 'Q8_0: 1' $TMP/sinfo"
