@@ -147,8 +147,10 @@ $(VOCAB):
 model:
 	@sh tools/download-model.sh
 
+# TEST_CC and TEST_CFLAGS: what test_readme.sh compiles the README's example
+# with, to link it against this build's library (a sanitizer's flags included)
 test: all $(SYNTH) seeds
-	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(BIN)
+	@QINFER_SHARED=$(SHARED) TEST_CC="$(CC)" TEST_CFLAGS="$(EXTRA_CFLAGS)" sh test/run.sh $(B) $(BIN)
 
 # The whole suite on aarch64 under qemu: once on a CPU with dotprod and i8mm,
 # once on one with neither (plain NEON). The synthetic model comes from the
@@ -160,13 +162,16 @@ check-aarch64: $(SYNTH) seeds
 
 # Sanitizer builds of everything, each in its own folder, and the whole suite
 # run on them (the gate's own judge and workers are built by ./gate as usual)
+# (the README's example is compiled with the same compiler and sanitizer flags)
 SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ OPT="-O1 -g" WORKER_LDFLAGS=
+ASAN_FLAGS  := -fsanitize=address -fno-omit-frame-pointer
+UBSAN_FLAGS := -fsanitize=undefined -fno-sanitize-recover=all
 asan: seeds
-	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="$(ASAN_FLAGS)" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS="$(ASAN_FLAGS)" ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan
 ubsan: seeds
-	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS=-fsanitize=undefined UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="$(UBSAN_FLAGS)" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS="$(UBSAN_FLAGS)" UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan
 
 # ThreadSanitizer on one model shared by four sessions generating at once
 tsan:

@@ -42,6 +42,11 @@ check "context full is reported" sh -c "! $Q -m $T2 --ids $G/tiny-gqa7.S2.ids.tx
 # generation by ids: the golden greedy continuation of S2
 check "generate 32 ids greedily (golden greedy32)" sh -c "$Q -m $G/tiny-gqa7-f32.gguf --ids $G/tiny-gqa7.S2.ids.txt -n 32 --temp 0 --repeat-penalty 1 >$TMP/gen 2>/dev/null && diff -q $TMP/gen $G/tiny-gqa7-f32.greedy32.txt >/dev/null"
 
+# the README example is compiled with the build's compiler and flags (TEST_CC,
+# TEST_CFLAGS: make asan passes clang and -fsanitize=address), so a bogus one fails it
+check "README test compiles with TEST_CC" sh -c "! TEST_CC=false sh test/test_readme.sh >$TMP/rout 2>&1 && grep -q 'FAIL README example compiles' $TMP/rout"
+check "README test compiles with TEST_CFLAGS" sh -c "! TEST_CFLAGS=--no-such-flag sh test/test_readme.sh >$TMP/rout 2>&1 && grep -q 'FAIL README example compiles' $TMP/rout"
+
 # make synth never writes a model without the vocabulary's tokenizer: a missing
 # vocabulary stops it (naming the path) and leaves nothing; a vocab-less model
 # already at the path is written again with it (make runs only in a native build)
