@@ -201,6 +201,13 @@ static qi_model *load_model(const char *path) {
         fprintf(stderr, "qinfer: no model given (-m MODEL)\n");
         return NULL;
     }
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        fprintf(stderr, "qinfer: %s: no such file. To get a model:\n"
+                        "  make model   downloads the official Qwen2.5-0.5B-Instruct q4_0 file into models/\n"
+                        "  make synth   writes a synthetic one (random weights: for speed tests only) into models/\n",
+                path);
+        return NULL;
+    }
     char msg[512];
     qi_model *m = NULL;
     qi_status st = qi_model_load_cfg(path, &load_cfg, &m, msg, sizeof msg);
@@ -225,16 +232,23 @@ static int cmd_info(const args *a) {
     printf("gguf version   %d, %llu bytes, %llu tensors, %.1f MiB of tensor data\n", in.gguf_version,
            (unsigned long long)in.file_size, (unsigned long long)in.n_tensors, in.weight_bytes / 1048576.0);
     printf("name           %s%s\n", in.name[0] ? in.name : "(none)", in.synthetic ? "  [synthetic: random weights]" : "");
-    printf("architecture   %s\n", in.arch);
-    printf("layers         %d\n", in.n_layer);
-    printf("embedding      %d\n", in.n_embd);
-    printf("heads          %d query, %d key/value, head dim %d\n", in.n_head, in.n_head_kv, in.head_dim);
-    printf("feed-forward   %d\n", in.n_ff);
-    printf("context        %d\n", in.n_ctx_train);
-    printf("rope theta     %g\n", in.rope_theta);
-    printf("rms eps        %g\n", in.norm_eps);
-    printf("output head    %s, run as %s\n", in.tied_output ? "tied to token_embd.weight" : "output.weight", in.output_type);
+    /* a vocabulary has no shapes or tensors to show: say what it is, and what it is good for */
+    if (!in.has_weights)
+        printf("contents       a vocabulary-only file: no weights (tokenize and detokenize work; "
+               "generation, chat and logits need a model)\n");
+    if (in.arch[0]) printf("architecture   %s\n", in.arch);
+    if (in.has_weights) {
+        printf("layers         %d\n", in.n_layer);
+        printf("embedding      %d\n", in.n_embd);
+        printf("heads          %d query, %d key/value, head dim %d\n", in.n_head, in.n_head_kv, in.head_dim);
+        printf("feed-forward   %d\n", in.n_ff);
+        printf("context        %d\n", in.n_ctx_train);
+        printf("rope theta     %g\n", in.rope_theta);
+        printf("rms eps        %g\n", in.norm_eps);
+        printf("output head    %s, run as %s\n", in.tied_output ? "tied to token_embd.weight" : "output.weight", in.output_type);
+    }
     printf("tokenizer      %s, vocab %d%s\n", in.tokenizer, in.n_vocab, in.has_vocab ? "" : " (ids only: no text)");
+    if (!in.has_weights) { qi_model_free(m); return 0; }
 
     /* tensor types with counts and bytes */
     struct type_count { const char *name; int count; unsigned long long bytes; } types[32];
@@ -247,7 +261,6 @@ static int cmd_info(const args *a) {
         if (k == nt && nt < 32) types[nt++] = (struct type_count){t.type_name, 0, 0};
         if (k < nt) { types[k].count++; types[k].bytes += t.n_bytes; }
     }
-    if (!in.has_weights) printf("weights        none: a vocabulary-only file (text commands work, logits do not)\n");
     printf("tensor types  ");
     for (int k = 0; k < nt; k++)
         printf(" %s: %d (%.1f MiB)%s", types[k].name, types[k].count, types[k].bytes / 1048576.0, k + 1 < nt ? "," : "");

@@ -10,10 +10,17 @@ check "unknown option fails" sh -c "! $Q info --bogus 2>$TMP/err && grep -q bogu
 
 check "info on a golden model" sh -c "$Q info -m $T2 >$TMP/info && grep -q 'architecture   qwen2' $TMP/info && grep -q 'Q4_0: 22' $TMP/info && grep -q 'Q8_0: 1' $TMP/info && grep -q 'vocab 512 (ids only' $TMP/info"
 check "info on the f16 model" sh -c "$Q info -m $G/tiny-qwen2-f16.gguf | grep -q 'tied to token_embd'"
-check "info on a missing file fails" sh -c "! $Q info -m $TMP/nope.gguf 2>$TMP/err && grep -q 'nope.gguf' $TMP/err"
+check "info on a missing file fails, says how to get a model" sh -c "$Q info -m $TMP/nope.gguf 2>$TMP/err; [ \$? -eq 1 ] && grep -q 'nope.gguf: no such file' $TMP/err && grep -q 'make model   downloads the official' $TMP/err && grep -q 'make synth   writes a synthetic one' $TMP/err"
+check "generate on a missing model says how to get one" sh -c "! $Q -m $TMP/nope.gguf -p Hi 2>$TMP/err && grep -q 'make model' $TMP/err && grep -q 'make synth' $TMP/err"
+check "a file that exists but does not load gets no download hint" sh -c "! $Q info -m $G 2>$TMP/err && ! grep -q 'make model' $TMP/err"
 printf 'hello' > $TMP/notgguf
 check "info on a non-GGUF file fails" sh -c "! $Q info -m $TMP/notgguf 2>$TMP/err && grep -q 'not a GGUF' $TMP/err"
 check "info without -m fails" sh -c "! $Q info 2>$TMP/err && grep -q 'no model' $TMP/err"
+# a vocabulary-only file: says so, and shows no empty shape, head or tensor fields
+V=$SHARED/vocab/qwen2/qwen2.5-vocab.gguf
+check "info on a vocabulary-only file says what it is" sh -c "$Q info -m $V >$TMP/vinfo && grep -q '^contents       a vocabulary-only file: no weights' $TMP/vinfo && grep -q '^tokenizer      gpt2, vocab 151936' $TMP/vinfo"
+check "info on a vocabulary-only file prints no empty fields" sh -c "! grep -qE '^(layers|embedding|heads|output head|tensor types)' $TMP/vinfo && ! grep -qE '(run as|:) *\$' $TMP/vinfo"
+check "info on a model has no 'vocabulary-only' line" sh -c "! $Q info -m $T2 | grep -q 'vocabulary-only'"
 
 # logits, exact arithmetic (tier A): one prefill, and one token at a time through the KV cache
 check "logits prefill" $Q logits -m $T2 --ids $G/tiny-gqa7.S2.ids.txt --out $TMP/pre.f32 --exact
