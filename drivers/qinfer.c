@@ -7,6 +7,7 @@
  *   qinfer info -m MODEL               what the file holds
  *   qinfer logits -m MODEL --ids F --out F   float32 logits per token
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,47 +18,86 @@
 
 #include "qinfer.h"
 
-static const char *usage_text =
-    "usage: qinfer [COMMAND] -m MODEL [options]\n"
-    "\n"
-    "commands:\n"
-    "  (none)      generate: -p PROMPT | --file F | --ids F; streams the answer to stdout\n"
-    "  chat        interactive multi-turn chat; one user message per line on stdin\n"
-    "              (/reset starts over, /exit or end of input quits)\n"
-    "  tokenize    TEXT | --file F: print token ids, one per line [--special]\n"
-    "  detokenize  --ids F: print the text of the ids\n"
-    "  info        print what a GGUF file holds\n"
-    "  logits      --ids F --out F: write float32 logits [n_tokens][n_vocab] (little-endian);\n"
-    "              --step feeds one token at a time through the KV cache (decode path)\n"
-    "\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model file\n"
-    "  -p, --prompt TEXT       the user message (or the whole text with --raw)\n"
-    "  --file F                read the prompt (or the text to tokenize) from a file\n"
-    "  --ids F                 token ids, one decimal id per line ('-' = stdin)\n"
-    "  -s, --system TEXT       system message (default: Qwen2.5's own)\n"
-    "  --raw                   no chat template: the prompt is the text itself\n"
-    "  --special               tokenize: match <|im_start|> and other control tokens in the text\n"
-    "  -n, --max-tokens N      tokens to generate at most (default 512; logits: unused)\n"
-    "  --temp X                temperature; 0 = greedy           (defaults: lib/inference_config.c)\n"
-    "  --top-k N               keep the N most likely tokens; 0 = off\n"
-    "  --top-p X               keep the smallest set with probability mass X; 1 = off\n"
-    "  --min-p X               drop tokens below X times the best one's probability; 0 = off\n"
-    "  --repeat-penalty X      divide logits of recent tokens by X; 1 = off\n"
-    "  --repeat-last-n N       how many recent tokens the penalty looks at\n"
-    "  --seed N                sampler seed: the same seed reproduces a run\n"
-    "  -t, --threads N         worker threads (default: physical cores)\n"
-    "  -c, --ctx N             KV cache capacity in tokens\n"
-    "  --chunk N               prompt tokens per forward pass\n"
-    "  --kv f32|f16|q8_0       KV cache storage\n"
-    "  --exact                 f32 reference arithmetic instead of 8-bit activations\n"
-    "  --output-q4_0           requantize the Q8_0 output head to Q4_0 at load (faster, less exact)\n"
-    "  --out F                 logits: output file\n"
-    "  --step                  logits: one token at a time\n"
-    "  -q, --quiet             no stats line on stderr\n"
-    "  -h, --help              this text\n"
-    "\n"
-    "Ctrl-C stops a generation cleanly; in chat it returns to the prompt, and at the prompt it quits.\n";
+#define DEFAULT_MAX_TOKENS 512
+#define MAX_THREADS 256 /* never more, whatever the machine */
+
+/* Threads beyond a few per online CPU only wait for one another (a run at
+ * -t 1000 is about 100x slower), so more is refused rather than run. */
+static int max_threads(void) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1 || cpus > MAX_THREADS / 4) return MAX_THREADS;
+    return 4 * (int)cpus;
+}
+
+/* The shortest decimal that reads back as x: 0.7f shows as 0.7, not 0.699999988. */
+static const char *float_str(char buf[32], float x) {
+    for (int digits = 6; digits < 9; digits++) {
+        snprintf(buf, 32, "%.*g", digits, x);
+        if (strtof(buf, NULL) == x) return buf;
+    }
+    snprintf(buf, 32, "%.9g", x);
+    return buf;
+}
+
+/* The usage text. Defaults come from qi_config_default() at run time, since
+ * lib/inference_config.c (which the optimisation loop edits) may change them. */
+static void usage(FILE *f) {
+    qi_config d;
+    qi_config_default(&d);
+    char temp[32], top_p[32], min_p[32], penalty[32];
+    fprintf(f,
+        "usage: qinfer [COMMAND] -m MODEL [options]\n"
+        "\n"
+        "commands:\n"
+        "  (none)      generate: -p PROMPT | --file F | --ids F; streams the answer to stdout\n"
+        "  chat        interactive multi-turn chat; one user message per line on stdin\n"
+        "              (/reset starts over, /exit or end of input quits)\n"
+        "  tokenize    TEXT | --file F: print token ids, one per line [--special]\n"
+        "  detokenize  --ids F: print the text of the ids\n"
+        "  info        print what a GGUF file holds\n"
+        "  logits      --ids F --out F: write float32 logits [n_tokens][n_vocab] (little-endian);\n"
+        "              --step feeds one token at a time through the KV cache (decode path)\n"
+        "\n"
+        "options (the defaults are this build's lib/inference_config.c):\n"
+        "  -m, --model PATH        GGUF model file ('make model' downloads the official one,\n"
+        "                          'make synth' writes a synthetic one for speed tests)\n"
+        "  -p, --prompt TEXT       the user message (or the whole text with --raw)\n"
+        "  --file F                read the prompt (or the text to tokenize) from a file\n"
+        "  --ids F                 token ids, one decimal id per line ('-' = stdin)\n"
+        "  -s, --system TEXT       system message (default: Qwen2.5's own)\n"
+        "  --raw                   no chat template: the prompt is the text itself\n"
+        "  --special               tokenize: match <|im_start|> and other control tokens in the text\n"
+        "  -n, --max-tokens N      tokens to generate at most (default %d; logits: unused)\n"
+        "  --temp X                temperature; 0 = greedy (default %s)\n"
+        "  --top-k N               keep the N most likely tokens; 0 = off (default %d)\n"
+        "  --top-p X               keep the smallest set with probability mass X; 1 = off (default %s)\n"
+        "  --min-p X               drop tokens below X times the best one's probability; 0 = off (default %s)\n"
+        "  --repeat-penalty X      divide logits of recent tokens by X; 1 = off (default %s)\n"
+        "  --repeat-last-n N       how many recent tokens the penalty looks at (default %d)\n"
+        "  --seed N                sampler seed, 0 to %llu; the same seed reproduces a run\n"
+        "                          (default: a fresh seed each run, shown in the stats line)\n"
+        "  -t, --threads N         worker threads; 0 = one per physical core (default %d);\n"
+        "                          at most %d here (4 per online CPU, %d in all)\n"
+        "  -c, --ctx N             KV cache capacity in tokens; 0 = the model's own (default %d)\n"
+        "  --chunk N               prompt tokens per forward pass (default %d)\n"
+        "  --kv f32|f16|q8_0       KV cache storage (default %s)\n"
+        "  --exact                 f32 reference arithmetic instead of 8-bit activations (default %s)\n"
+        "  --output-q4_0           requantize the Q8_0 output head to Q4_0 at load: faster, less exact\n"
+        "                          (default %s)\n"
+        "  --out F                 logits: output file\n"
+        "  --step                  logits: one token at a time\n"
+        "  -q, --quiet             no stats line on stderr (and so no seed shown)\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "The stats line on stderr gives token counts and speeds, and the seed.\n"
+        "Ctrl-C stops a generation cleanly; in chat it returns to the prompt, and at the prompt it quits.\n"
+        "Exit status: 0 done, 1 failed, 2 bad command line.\n",
+        DEFAULT_MAX_TOKENS, float_str(temp, d.temperature), d.top_k, float_str(top_p, d.top_p),
+        float_str(min_p, d.min_p), float_str(penalty, d.repeat_penalty), d.repeat_last_n,
+        (unsigned long long)UINT64_MAX, d.n_threads, max_threads(), MAX_THREADS, d.kv_capacity,
+        d.prefill_chunk, qi_kv_type_name(d.kv_type), d.compute == QI_COMPUTE_F32 ? "on" : "off",
+        d.output_q4_0 ? "on" : "off");
+}
 
 typedef struct args {
     const char *cmd, *model, *ids, *out, *prompt, *file, *system, *text;
@@ -65,11 +105,10 @@ typedef struct args {
     qi_config cfg;
 } args;
 
-static int die(const char *fmt, const char *a) {
-    fprintf(stderr, "qinfer: ");
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n");
-    return 1;
+/* A mistake on the command line: exit status 2, as for a bad option. */
+static int usage_error(const char *msg) {
+    fprintf(stderr, "qinfer: %s (see qinfer --help)\n", msg);
+    return 2;
 }
 
 static int parse_int(const char *s, const char *flag, long lo, long hi, long *out) {
@@ -96,12 +135,37 @@ static int parse_float(const char *s, const char *flag, float *out) {
     return 1;
 }
 
+/* Digits only: strtoull would take "-1" as 2^64 - 1. */
+static int parse_seed(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!isdigit((unsigned char)s[0]) || errno || *end) {
+        fprintf(stderr, "qinfer: --seed needs an integer from 0 to %llu, got '%s' "
+                        "(leave --seed out for a fresh seed)\n", (unsigned long long)UINT64_MAX, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A seed of its own for each run, from the clock's nanoseconds and the pid,
+ * mixed (splitmix64's finalizer). 32 bits: short to retype after --seed. */
+static uint64_t fresh_seed(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t z = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 40);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) & 0xffffffffu;
+}
+
 /* 0 on success; 1 on a bad command line (message printed); 2 for --help */
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     qi_config_default(&a->cfg);
-    a->max_tokens = 512;
-    int i = 1;
+    a->max_tokens = DEFAULT_MAX_TOKENS;
+    int i = 1, seed_given = 0;
     if (i < argc && argv[i][0] != '-') a->cmd = argv[i++];
     else a->cmd = "generate";
     for (; i < argc; i++) {
@@ -125,12 +189,20 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(f, "--exact")) a->cfg.compute = QI_COMPUTE_F32;
         else if (!strcmp(f, "--output-q4_0")) a->cfg.output_q4_0 = 1;
         else if (!strcmp(f, "-n") || !strcmp(f, "--max-tokens") || !strcmp(f, "--n-predict")) INT_OPT(0, 1 << 30, a->max_tokens);
-        else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) INT_OPT(0, 1024, a->cfg.n_threads);
+        else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
+            INT_OPT(0, 1 << 30, a->cfg.n_threads);
+            if (a->cfg.n_threads > max_threads()) {
+                fprintf(stderr, "qinfer: %s %d is too many threads: at most %d here (4 per online CPU, never more "
+                                "than %d), since more only wait for one another; 0 = one per physical core\n",
+                        f, a->cfg.n_threads, max_threads(), MAX_THREADS);
+                return 1;
+            }
+        }
         else if (!strcmp(f, "-c") || !strcmp(f, "--ctx")) INT_OPT(0, 1 << 24, a->cfg.kv_capacity);
         else if (!strcmp(f, "--chunk")) INT_OPT(1, 65536, a->cfg.prefill_chunk);
         else if (!strcmp(f, "--top-k")) INT_OPT(0, 1 << 30, a->cfg.top_k);
         else if (!strcmp(f, "--repeat-last-n")) INT_OPT(0, 1 << 30, a->cfg.repeat_last_n);
-        else if (!strcmp(f, "--seed")) { NEEDS_VALUE(); char *e; errno = 0; a->cfg.seed = strtoull(v, &e, 10); if (errno || *e || e == v) return die("--seed needs a non-negative integer, got '%s'", v); }
+        else if (!strcmp(f, "--seed")) { NEEDS_VALUE(); if (!parse_seed(v, &a->cfg.seed)) return 1; seed_given = 1; }
         else if (!strcmp(f, "--temp") || !strcmp(f, "--temperature")) FLOAT_OPT(a->cfg.temperature);
         else if (!strcmp(f, "--top-p")) FLOAT_OPT(a->cfg.top_p);
         else if (!strcmp(f, "--min-p")) FLOAT_OPT(a->cfg.min_p);
@@ -138,7 +210,7 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(f, "--kv")) {
             NEEDS_VALUE();
             int t = qi_kv_type_parse(v);
-            if (t < 0) return die("--kv takes f32, f16 or q8_0, got '%s'", v);
+            if (t < 0) { fprintf(stderr, "qinfer: --kv takes f32, f16 or q8_0, got '%s'\n", v); return 1; }
             a->cfg.kv_type = (qi_kv_type)t;
         } else if (f[0] != '-' && !a->text) {
             a->text = f; /* tokenize TEXT */
@@ -150,6 +222,8 @@ static int parse_args(int argc, char **argv, args *a) {
 #undef INT_OPT
 #undef FLOAT_OPT
     }
+    /* without --seed, every run samples differently (the seed is printed) */
+    if (!seed_given) a->cfg.seed = fresh_seed();
     char msg[256];
     if (qi_config_check(&a->cfg, msg, sizeof msg)) { fprintf(stderr, "qinfer: %s\n", msg); return 1; }
     return 0;
@@ -272,7 +346,7 @@ static int cmd_info(const args *a) {
 static int write_all(FILE *f, const float *x, size_t n) { return fwrite(x, sizeof(float), n, f) == n; }
 
 static int cmd_logits(const args *a) {
-    if (!a->ids || !a->out) return die("%s", "logits needs --ids FILE and --out FILE");
+    if (!a->ids || !a->out) return usage_error("logits needs --ids FILE and --out FILE");
     int32_t *ids = NULL;
     int n = 0;
     if (!read_ids(a->ids, &ids, &n)) return 1;
@@ -454,9 +528,10 @@ static int run_turn(qi_session *s, const qi_model *m, const int32_t *ids, int n,
     (void)m;
     if (!a->quiet) {
         int evald = n - reused;
-        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms%s]\n",
+        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms%s | seed %llu]\n",
                 n, evald, evald / (t1 - t0 + 1e-9), gs.n_gen, gs.n_gen > 1 && p->t_first ? (gs.n_gen - 1) / (t2 - p->t_first + 1e-9) : 0.0,
-                ((p->t_first ? p->t_first : t2) - t0) * 1e3, gs.stopped_at_eog ? ", end of turn" : "");
+                ((p->t_first ? p->t_first : t2) - t0) * 1e3, gs.stopped_at_eog ? ", end of turn" : "",
+                (unsigned long long)a->cfg.seed);
     }
     return st && st != QI_ERR_CANCELLED;
 }
@@ -475,7 +550,7 @@ static int chat_ids(const qi_model *m, const qi_chat_msg *msgs, int n, int32_t *
 }
 
 static int cmd_generate(const args *a) {
-    if (!!a->prompt + !!a->file + !!a->ids != 1) return die("%s", "give exactly one of -p PROMPT, --file F or --ids F (see --help)");
+    if (!!a->prompt + !!a->file + !!a->ids != 1) return usage_error("give exactly one of -p PROMPT, --file F or --ids F");
     qi_model *m = a->ids ? load_model(a->model) : load_text_model(a->model);
     if (!m) return 1;
     qi_model_info in;
@@ -592,7 +667,7 @@ done:
 }
 
 static int cmd_tokenize(const args *a) {
-    if (!!a->text + !!a->file != 1) return die("%s", "tokenize takes TEXT or --file F");
+    if (!!a->text + !!a->file != 1) return usage_error("tokenize takes TEXT or --file F");
     qi_model *m = load_text_model(a->model);
     if (!m) return 1;
     size_t len = 0;
@@ -612,7 +687,7 @@ done:
 }
 
 static int cmd_detokenize(const args *a) {
-    if (!a->ids) return die("%s", "detokenize takes --ids FILE");
+    if (!a->ids) return usage_error("detokenize takes --ids FILE");
     int32_t *ids = NULL;
     int n = 0;
     if (!read_ids(a->ids, &ids, &n)) return 1;
@@ -634,21 +709,28 @@ static int cmd_detokenize(const args *a) {
 }
 
 int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
     args a;
     int r = parse_args(argc, argv, &a);
-    if (r == 2) { fputs(usage_text, stdout); return 0; }
+    if (r == 2) { usage(stdout); return 0; }
     if (r) return 2;
     load_cfg = a.cfg;
     if (a.text && strcmp(a.cmd, "tokenize")) {
         fprintf(stderr, "qinfer: unexpected argument '%s' (see qinfer --help)\n", a.text);
         return 2;
     }
+    static const char *const cmds[] = {"generate", "chat", "tokenize", "detokenize", "info", "logits"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) known |= !strcmp(a.cmd, cmds[i]);
+    if (!known) {
+        fprintf(stderr, "qinfer: unknown command '%s' (see qinfer --help)\n", a.cmd);
+        return 2;
+    }
+    if (!a.model) return usage_error("no model given (-m MODEL)");
     if (!strcmp(a.cmd, "info")) return cmd_info(&a);
     if (!strcmp(a.cmd, "logits")) return cmd_logits(&a);
     if (!strcmp(a.cmd, "generate")) return cmd_generate(&a);
     if (!strcmp(a.cmd, "chat")) return cmd_chat(&a);
     if (!strcmp(a.cmd, "tokenize")) return cmd_tokenize(&a);
-    if (!strcmp(a.cmd, "detokenize")) return cmd_detokenize(&a);
-    fprintf(stderr, "qinfer: unknown command '%s' (see qinfer --help)\n", a.cmd);
-    return 2;
+    return cmd_detokenize(&a);
 }

@@ -17,10 +17,47 @@ check "chat: after /reset the same question gets the same answer" sh -c "[ \$(se
 
 check "generate: a seed reproduces a run" sh -c "$Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 11 -q > $TMP/a && $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 11 -q > $TMP/b && cmp -s $TMP/a $TMP/b"
 check "generate: another seed, another run" sh -c "$Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --seed 12 -q > $TMP/c && ! cmp -s $TMP/a $TMP/c"
+# without --seed each run has a fresh seed, printed; --seed N repeats that run
+seed_of() { sed -nE 's/.*\| seed ([0-9]+)\]$/\1/p' "$1"; }
+fresh_seeds() {
+    $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --top-k 0 --top-p 1 > $TMP/f1 2> $TMP/f1.err &&
+        $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --top-k 0 --top-p 1 > $TMP/f2 2> $TMP/f2.err &&
+        s1=$(seed_of $TMP/f1.err) && s2=$(seed_of $TMP/f2.err) && [ -n "$s1" ] && [ -n "$s2" ] &&
+        [ "$s1" != "$s2" ] && ! cmp -s $TMP/f1 $TMP/f2
+}
+check "generate: without --seed, a fresh seed each run, printed" fresh_seeds
+replay() {
+    $Q -m $T1 -p 'Tell me a story' -n 24 --temp 0.9 --top-k 0 --top-p 1 --seed "$(seed_of $TMP/f1.err)" > $TMP/f3 2> $TMP/f3.err &&
+        cmp -s $TMP/f1 $TMP/f3 && [ "$(seed_of $TMP/f3.err)" = "$(seed_of $TMP/f1.err)" ]
+}
+check "generate: --seed with the printed seed repeats the run" replay
+for bad in -1 -5 +3 abc 1x 18446744073709551616 ''; do
+    check "refused: --seed '$bad'" sh -c "$Q -m $T1 -p x -n 1 --seed '$bad' 2>$TMP/err; [ \$? -eq 2 ] && grep -q 'seed needs an integer from 0 to 18446744073709551615' $TMP/err"
+done
+check "accepted: --seed 0 and --seed 18446744073709551615" sh -c "$Q -m $T1 -p x -n 1 --seed 0 -q >/dev/null && $Q -m $T1 -p x -n 1 --seed 18446744073709551615 2>&1 >/dev/null | grep -q '| seed 18446744073709551615\]'"
+
+# --help shows the defaults of this build's qi_config_default(): given
+# explicitly they must change nothing (whatever lib/inference_config.c holds)
+help_default() { $Q --help | sed -nE "s/^  (-., )?$1 .*\(default ([^);]+)[);].*/\2/p"; }
+help_defaults() {
+    flags=""
+    for f in --temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --chunk --kv --ctx --threads; do
+        v=$(help_default "$f") && [ -n "$v" ] || { echo "    no default shown for $f"; return 1; }
+        flags="$flags $f $v"
+    done
+    echo "    defaults from --help:$flags"
+    $Q -m $T1 -p 'Tell me a story' -n 24 --seed 7 -q > $TMP/d1 &&
+        $Q -m $T1 -p 'Tell me a story' -n 24 --seed 7 -q $flags > $TMP/d2 && cmp -s $TMP/d1 $TMP/d2 &&
+        # and a value other than the default does change the text
+        $Q -m $T1 -p 'Tell me a story' -n 24 --seed 7 -q $flags --temp 1.5 --top-k 0 --top-p 1 --min-p 0 > $TMP/d3 && ! cmp -s $TMP/d1 $TMP/d3
+}
+check "help: the defaults shown are the ones that run" help_defaults
+check "help: -n shows its default" sh -c "$Q --help | grep -qE -- '--max-tokens N .*\(default [0-9]+'"
+
 check "generate: stats line on stderr" sh -c "$Q -m $T1 -p 'Hi' -n 4 2>&1 >/dev/null | grep -qE 'prompt [0-9]+ tokens .* tok/s \| generated [0-9]+ tokens, .* tok/s \| first token'"
 check "generate: --raw skips the template" sh -c "$Q -m $T1 -p 'Hi' --raw -n 2 2>&1 >/dev/null | grep -q 'prompt 1 tokens'"
 check "generate: text on an id-only model is refused" sh -c "! $Q -m $G/tiny-gqa7-q4_0.gguf -p 'Hi' 2>$TMP/err && grep -q 'no vocabulary' $TMP/err"
-check "generate: no prompt is an error" sh -c "! $Q -m $T1 2>$TMP/err && grep -q 'exactly one of' $TMP/err"
+check "generate: no prompt is a usage error (exit 2)" sh -c "$Q -m $T1 2>$TMP/err; [ \$? -eq 2 ] && grep -q 'exactly one of' $TMP/err"
 for bad in "--temp -1" "--top-p 1.5" "--top-p 0" "--min-p 1" "--top-k -2" "--repeat-penalty 0" "--temp abc"; do
     check "refused: $bad" sh -c "$Q -m $T1 -p x $bad 2>$TMP/err; [ \$? -eq 2 ] && [ -s $TMP/err ]"
 done

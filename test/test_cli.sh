@@ -7,6 +7,19 @@ T2=$G/tiny-gqa7-q4_0.gguf
 
 check "help exits 0" sh -c "$Q --help | grep -q 'usage: qinfer'"
 check "unknown option fails" sh -c "! $Q info --bogus 2>$TMP/err && grep -q bogus $TMP/err"
+# a bare qinfer is a usage error like any other: the usage on stderr, exit 2
+check "no arguments: usage on stderr, exit 2" sh -c "$Q >$TMP/out 2>$TMP/err; [ \$? -eq 2 ] && [ ! -s $TMP/out ] && grep -q 'usage: qinfer' $TMP/err && grep -q -- '--model' $TMP/err"
+check "unknown command: exit 2" sh -c "$Q frobnicate -m $T2 2>$TMP/err; [ \$? -eq 2 ] && grep -q frobnicate $TMP/err"
+check "logits without --ids: exit 2" sh -c "$Q logits -m $T2 --out $TMP/x 2>$TMP/err; [ \$? -eq 2 ] && grep -q -- '--ids' $TMP/err"
+
+# threads: at most 4 per online CPU (and 256): more only wait for one another
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+tmax=$((4 * ncpu)); [ $tmax -gt 256 ] && tmax=256
+check "-t 1000 is refused, with the limit" sh -c "$Q info -m $T2 -t 1000 >/dev/null 2>$TMP/err; [ \$? -eq 2 ] && grep -q 'too many threads: at most $tmax here' $TMP/err"
+check "-t $((tmax + 1)) is refused" sh -c "$Q info -m $T2 -t $((tmax + 1)) >/dev/null 2>$TMP/err; [ \$? -eq 2 ] && grep -q 'too many threads' $TMP/err"
+check "-t $tmax is accepted" sh -c "$Q info -m $T2 -t $tmax >/dev/null"
+check "-t 0 (one per core) is accepted" sh -c "$Q info -m $T2 -t 0 >/dev/null"
+check "help gives the thread limit" sh -c "$Q --help | grep -q 'at most $tmax here'"
 
 check "info on a golden model" sh -c "$Q info -m $T2 >$TMP/info && grep -q 'architecture   qwen2' $TMP/info && grep -q 'Q4_0: 22' $TMP/info && grep -q 'Q8_0: 1' $TMP/info && grep -q 'vocab 512 (ids only' $TMP/info"
 check "info on the f16 model" sh -c "$Q info -m $G/tiny-qwen2-f16.gguf | grep -q 'tied to token_embd'"
@@ -15,7 +28,7 @@ check "generate on a missing model says how to get one" sh -c "! $Q -m $TMP/nope
 check "a file that exists but does not load gets no download hint" sh -c "! $Q info -m $G 2>$TMP/err && ! grep -q 'make model' $TMP/err"
 printf 'hello' > $TMP/notgguf
 check "info on a non-GGUF file fails" sh -c "! $Q info -m $TMP/notgguf 2>$TMP/err && grep -q 'not a GGUF' $TMP/err"
-check "info without -m fails" sh -c "! $Q info 2>$TMP/err && grep -q 'no model' $TMP/err"
+check "info without -m: exit 2" sh -c "$Q info 2>$TMP/err; [ \$? -eq 2 ] && grep -q 'no model' $TMP/err"
 # a vocabulary-only file: says so, and shows no empty shape, head or tensor fields
 V=$SHARED/vocab/qwen2/qwen2.5-vocab.gguf
 check "info on a vocabulary-only file says what it is" sh -c "$Q info -m $V >$TMP/vinfo && grep -q '^contents       a vocabulary-only file: no weights' $TMP/vinfo && grep -q '^tokenizer      gpt2, vocab 151936' $TMP/vinfo"
