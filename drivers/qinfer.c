@@ -51,7 +51,8 @@ static void usage(FILE *f) {
         "commands:\n"
         "  (none)      generate: -p PROMPT | --file F | --ids F; streams the answer to stdout\n"
         "  chat        interactive multi-turn chat; one user message per line on stdin\n"
-        "              (/reset starts over, /exit or end of input quits)\n"
+        "              (/reset starts over, /exit or end of input quits, /help lists the commands,\n"
+        "              //text sends /text); when the context is full the oldest turns are dropped\n"
         "  tokenize    TEXT | --file F: print token ids, one per line [--special]\n"
         "  detokenize  --ids F: print the text of the ids\n"
         "  info        print what a GGUF file holds\n"
@@ -89,7 +90,8 @@ static void usage(FILE *f) {
         "  -q, --quiet             no stats line on stderr (and so no seed shown)\n"
         "  -h, --help              this text\n"
         "\n"
-        "The stats line on stderr gives token counts and speeds, and the seed.\n"
+        "The stats line on stderr gives token counts and speeds, why generation stopped\n"
+        "(end of turn, max tokens, context full, Ctrl-C) and the seed.\n"
         "Ctrl-C stops a generation cleanly; in chat it returns to the prompt, and at the prompt it quits.\n"
         "Exit status: 0 done, 1 failed, 2 bad command line.\n",
         DEFAULT_MAX_TOKENS, float_str(temp, d.temperature), d.top_k, float_str(top_p, d.top_p),
@@ -509,31 +511,46 @@ static void printer_flush(printer *p) {
     fflush(stdout);
 }
 
-/* Prompt in, answer out, stats on stderr. 0 on success. */
-static int run_turn(qi_session *s, const qi_model *m, const int32_t *ids, int n, const args *a, printer *p) {
+/* Why a generation ended, for the stats line. A full context is one of the
+ * ordinary ends, like the token limit: what was generated stands. */
+static const char *stop_reason(qi_status st, const qi_gen_stats *gs) {
+    if (st == QI_ERR_CANCELLED) return "Ctrl-C";
+    if (st == QI_ERR_CONTEXT_FULL) return "context full";
+    if (st) return "error";
+    return gs->stopped_at_eog ? "end of turn" : "max tokens";
+}
+
+/* Prompt in, answer out, stats on stderr. 0 on success (stopped by Ctrl-C
+ * or by a full context included); 1 on a failure, with its message printed. */
+static int run_turn(qi_session *s, const int32_t *ids, int n, const args *a, printer *p) {
     double t0 = now_s();
     int reused = 0;
     qi_status st = qi_session_prompt(s, ids, n, &reused);
     double t1 = now_s();
+    if (st == QI_ERR_CONTEXT_FULL) {
+        fprintf(stderr, "qinfer: the prompt takes %d tokens, more than the context holds (%d; -c sets it)\n", n,
+                qi_session_capacity(s));
+        return 1;
+    }
     if (st) { fprintf(stderr, "qinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st)); return 1; }
     p->t_first = 0;
     qi_gen_stats gs;
     st = qi_generate(s, a->max_tokens, print_token, p, &gs);
     printer_flush(p);
     double t2 = now_s();
+    int failed = st && st != QI_ERR_CANCELLED && st != QI_ERR_CONTEXT_FULL;
     if (st == QI_ERR_CANCELLED) fprintf(stderr, "\n[stopped]\n");
-    else if (st) fprintf(stderr, "\nqinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st));
+    else if (failed) fprintf(stderr, "\nqinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st));
     if (!p->ids_only) printf("\n");
     fflush(stdout);
-    (void)m;
     if (!a->quiet) {
         int evald = n - reused;
-        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms%s | seed %llu]\n",
+        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms"
+                        " | stop: %s | seed %llu]\n",
                 n, evald, evald / (t1 - t0 + 1e-9), gs.n_gen, gs.n_gen > 1 && p->t_first ? (gs.n_gen - 1) / (t2 - p->t_first + 1e-9) : 0.0,
-                ((p->t_first ? p->t_first : t2) - t0) * 1e3, gs.stopped_at_eog ? ", end of turn" : "",
-                (unsigned long long)a->cfg.seed);
+                ((p->t_first ? p->t_first : t2) - t0) * 1e3, stop_reason(st, &gs), (unsigned long long)a->cfg.seed);
     }
-    return st && st != QI_ERR_CANCELLED;
+    return failed;
 }
 
 /* Render a conversation and tokenize it with control tokens on. */
@@ -577,7 +594,7 @@ static int cmd_generate(const args *a) {
     if (n == 0) { fprintf(stderr, "qinfer: the prompt is empty\n"); goto done; }
     if (!(s = new_session(m, &a->cfg))) goto done;
     catch_sigint();
-    rc = run_turn(s, m, ids, n, a, &p);
+    rc = run_turn(s, ids, n, a, &p);
 done:
     free(p.reply);
     qi_session_free(s);
@@ -606,61 +623,122 @@ static char *read_line(void) {
     return buf;
 }
 
+/* The conversation: msgs[0] is the system message, then user and assistant
+ * messages alternate. Every text but the system message is owned here. */
+typedef struct convo {
+    qi_chat_msg *msgs;
+    int n, cap;
+} convo;
+
+static int convo_push(convo *c, const char *role, char *text) {
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        qi_chat_msg *nm = realloc(c->msgs, (size_t)cap * sizeof *nm);
+        if (!nm) return 0;
+        c->msgs = nm;
+        c->cap = cap;
+    }
+    c->msgs[c->n++] = (qi_chat_msg){role, text};
+    return 1;
+}
+
+/* Forget messages [from, from + k). */
+static void convo_drop(convo *c, int from, int k) {
+    for (int i = from; i < from + k; i++) free((char *)c->msgs[i].content);
+    memmove(c->msgs + from, c->msgs + from + k, (size_t)(c->n - from - k) * sizeof *c->msgs);
+    c->n -= k;
+}
+
+static const char *chat_commands = "/reset /exit /quit /help";
+
+/* Ids of the conversation for the next reply. When they would leave less
+ * than `room` tokens of the context for it, the oldest turns (a user message
+ * and its reply) go, the system message stays, and stderr says so; but
+ * nothing goes for a last message that would not fit even alone with the
+ * system message (then *n_ids > capacity). 0 on a failure (message printed). */
+static int fit_conversation(const qi_model *m, convo *c, int capacity, int room, int32_t **ids, int *n_ids) {
+    if (!chat_ids(m, c->msgs, c->n, ids, n_ids)) return 0;
+    if (*n_ids + room <= capacity || c->n <= 2) return 1;
+    int32_t *alone = NULL;
+    int n_alone = 0;
+    qi_chat_msg last[2] = {c->msgs[0], c->msgs[c->n - 1]};
+    if (!chat_ids(m, last, 2, &alone, &n_alone)) { free(*ids); return 0; }
+    if (n_alone > capacity) { free(*ids); *ids = alone; *n_ids = n_alone; return 1; }
+    free(alone);
+    int dropped = 0;
+    do {
+        free(*ids);
+        convo_drop(c, 1, 2);
+        dropped++;
+        if (!chat_ids(m, c->msgs, c->n, ids, n_ids)) return 0;
+    } while (*n_ids + room > capacity && c->n > 2);
+    fprintf(stderr, "[context full: dropped the %d oldest turn%s to make room (context %d tokens, -c); "
+                    "the system message stays]\n", dropped, dropped > 1 ? "s" : "", capacity);
+    return 1;
+}
+
 static int cmd_chat(const args *a) {
     qi_model *m = load_text_model(a->model);
     if (!m) return 1;
     qi_session *s = new_session(m, &a->cfg);
     if (!s) { qi_model_free(m); return 1; }
-    int tty = isatty(0);
-    /* the conversation: message texts are owned here */
-    int cap = 16, n = 0, rc = 0;
-    qi_chat_msg *msgs = malloc((size_t)cap * sizeof *msgs);
-    char **owned = malloc((size_t)cap * sizeof *owned);
-    if (!msgs || !owned) { fprintf(stderr, "qinfer: out of memory\n"); rc = 1; goto done; }
-    msgs[n] = (qi_chat_msg){"system", a->system ? a->system : QI_DEFAULT_SYSTEM};
-    owned[n++] = NULL;
+    int tty = isatty(0), rc = 0;
+    int capacity = qi_session_capacity(s);
+    /* room kept for a reply: -n tokens, but never more than half the context */
+    int room = a->max_tokens < capacity / 2 ? a->max_tokens : capacity / 2;
+    convo c = {0};
+    char *sys = strdup(a->system ? a->system : QI_DEFAULT_SYSTEM);
+    if (!sys || !convo_push(&c, "system", sys)) { free(sys); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; goto done; }
     catch_sigint();
-    if (tty) fprintf(stderr, "qinfer chat: type a message; /reset starts over, /exit or Ctrl-D quits.\n");
+    if (tty) fprintf(stderr, "qinfer chat: type a message; /reset starts over, /exit or Ctrl-D quits, /help lists the commands.\n");
     for (;;) {
         interrupted = 0;
         if (tty) { fprintf(stderr, "> "); fflush(stderr); }
         char *line = read_line();
         if (!line || !strcmp(line, "/exit") || !strcmp(line, "/quit")) { free(line); break; }
         if (!strcmp(line, "/reset")) {
-            for (int i = 1; i < n; i++) free(owned[i]);
-            n = 1;
+            convo_drop(&c, 1, c.n - 1);
             free(line);
             fprintf(stderr, "[conversation reset]\n");
             continue;
         }
-        if (!line[0]) { free(line); continue; }
-        if (n + 2 > cap) {
-            cap *= 2;
-            qi_chat_msg *nm = realloc(msgs, (size_t)cap * sizeof *msgs);
-            if (nm) msgs = nm;
-            char **no = realloc(owned, (size_t)cap * sizeof *owned);
-            if (no) owned = no;
-            if (!nm || !no) { free(line); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
+        if (!strcmp(line, "/help")) {
+            fprintf(stderr, "commands: /reset starts over, /exit or /quit quits, /help this; "
+                            "a message that starts with / is written //\n");
+            free(line);
+            continue;
         }
-        msgs[n] = (qi_chat_msg){"user", line};
-        owned[n++] = line;
+        /* a mistyped command is not a message: the model never sees it */
+        if (line[0] == '/' && line[1] != '/') {
+            fprintf(stderr, "unknown command %s; commands: %s (to send a message that starts with /, write //)\n",
+                    line, chat_commands);
+            free(line);
+            continue;
+        }
+        if (line[0] == '/') memmove(line, line + 1, strlen(line)); /* //text sends /text */
+        if (!line[0]) { free(line); continue; }
+        if (!convo_push(&c, "user", line)) { free(line); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
         int32_t *ids = NULL;
         int n_ids = 0;
-        if (!chat_ids(m, msgs, n, &ids, &n_ids)) { rc = 1; break; }
+        if (!fit_conversation(m, &c, capacity, room, &ids, &n_ids)) { rc = 1; break; }
+        if (n_ids > capacity) {
+            fprintf(stderr, "qinfer: this message and the system message take %d tokens, more than the context "
+                            "holds (%d; -c sets it): not sent\n", n_ids, capacity);
+            free(ids);
+            convo_drop(&c, c.n - 1, 1);
+            continue;
+        }
         printer p = {.m = m};
-        int r = run_turn(s, m, ids, n_ids, a, &p);
+        int r = run_turn(s, ids, n_ids, a, &p);
         free(ids);
         if (r) { free(p.reply); rc = 1; break; }
         /* the reply joins the history; the next turn re-reads only new tokens */
-        msgs[n] = (qi_chat_msg){"assistant", p.reply ? p.reply : strdup("")};
-        owned[n] = (char *)msgs[n].content;
-        if (!owned[n]) { rc = 1; break; }
-        n++;
+        char *reply = p.reply ? p.reply : strdup("");
+        if (!reply || !convo_push(&c, "assistant", reply)) { free(reply); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
     }
 done:
-    for (int i = 1; owned && i < n; i++) free(owned[i]);
-    free(owned);
-    free(msgs);
+    if (c.n) convo_drop(&c, 0, c.n);
+    free(c.msgs);
     qi_session_free(s);
     qi_model_free(m);
     return rc;

@@ -57,7 +57,10 @@ check "id >= n_vocab fails, no output left" sh -c "! $Q logits -m $T2 --ids $TMP
 : > $TMP/empty.ids
 check "empty ids file fails" sh -c "! $Q logits -m $T2 --ids $TMP/empty.ids --out $TMP/x.f32 2>/dev/null"
 check "logits without --out fails" sh -c "! $Q logits -m $T2 --ids $G/tiny-gqa7.S1.ids.txt 2>/dev/null"
-check "context full is reported" sh -c "! $Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 10 -c 66 >$TMP/out 2>$TMP/err && grep -q 'context full' $TMP/err && [ \$(wc -l < $TMP/out) -eq 3 ]"
+# a full context ends a generation like the token limit does: a stop reason, exit 0
+check "context full is a stop reason, not a failure" sh -c "$Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 10 -c 66 >$TMP/out 2>$TMP/err && grep -q '| stop: context full |' $TMP/err && [ \$(wc -l < $TMP/out) -eq 3 ]"
+check "the token limit is a stop reason" sh -c "$Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 2 -c 66 >$TMP/out 2>$TMP/err && grep -q '| generated 2 tokens, .* | stop: max tokens |' $TMP/err"
+check "a prompt longer than the context fails, says -c" sh -c "$Q -m $T2 --ids $G/tiny-gqa7.S2.ids.txt -n 10 -c 32 >$TMP/out 2>$TMP/err; [ \$? -eq 1 ] && grep -q 'more than the context holds (32; -c sets it)' $TMP/err"
 
 # generation by ids: the golden greedy continuation of S2
 check "generate 32 ids greedily (golden greedy32)" sh -c "$Q -m $G/tiny-gqa7-f32.gguf --ids $G/tiny-gqa7.S2.ids.txt -n 32 --temp 0 --repeat-penalty 1 >$TMP/gen 2>/dev/null && diff -q $TMP/gen $G/tiny-gqa7-f32.greedy32.txt >/dev/null"
