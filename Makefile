@@ -167,11 +167,23 @@ $(SEEDS)/.done: test/fuzz/make_seeds.py tools/train_tiny/gguf_out.py
 	$(PYTHON) test/fuzz/make_seeds.py $(SEEDS)
 	@touch $@
 
+# The synthetic model takes its tokenizer from the vocabulary in $(SHARED).
+# Without that file make stops (a model that cannot read text is no use to the
+# tests); `make synth` also writes again a model already there that does not
+# carry the vocabulary's tokenizer (one an older synth wrote without it). synth
+# writes a temporary file and renames it: the path never holds a partial model.
 SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
+VOCAB := $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf
 synth: $(SYNTH)
-$(SYNTH): | build/native/tools/synth
-	@mkdir -p models
-	build/native/tools/synth --vocab $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf -o $@
+	@build/native/tools/synth -q --check $(SYNTH) --vocab $(VOCAB) >/dev/null 2>&1 || { \
+		echo "make: $(SYNTH) does not carry the tokenizer of $(VOCAB): writing it again"; \
+		build/native/tools/synth --vocab $(VOCAB) -o $(SYNTH); }
+$(SYNTH): $(VOCAB) | build/native/tools/synth
+	@mkdir -p $(dir $@)
+	build/native/tools/synth --vocab $(VOCAB) -o $@
+$(VOCAB):
+	@echo "make: $@ is missing: the synthetic model takes its tokenizer from it" \
+		"(make SHARED=DIR names the folder of the shared fixtures)" >&2; exit 1
 
 model:
 	@sh tools/download-model.sh
@@ -194,8 +206,10 @@ install: $(LIB) $(BIN)/qinfer
 uninstall:
 	rm -f $(INSTALLED:%=$(DESTDIR)$(PREFIX)/%)
 
+# TEST_CC and TEST_CFLAGS: what test_readme.sh compiles the README's example
+# with, to link it against this build's library (a sanitizer's flags included)
 test: all $(SYNTH) seeds
-	@QINFER_SHARED=$(SHARED) sh test/run.sh $(B) $(TBIN)
+	@QINFER_SHARED=$(SHARED) TEST_CC="$(CC)" TEST_CFLAGS="$(EXTRA_CFLAGS)" sh test/run.sh $(B) $(TBIN)
 
 # The whole suite on aarch64 under qemu: once on a CPU with dotprod and i8mm,
 # once on one with neither (plain NEON). The synthetic model comes from the
@@ -207,13 +221,16 @@ check-aarch64: $(SYNTH) seeds
 
 # Sanitizer builds of everything, each in its own folder, and the whole suite
 # run on them (the gate's own judge and workers are built by ./gate as usual)
+# (the README's example is compiled with the same compiler and sanitizer flags)
 SAN_VARS = CC=clang B=build/$@ LIB=build/$@/libqinfer.a BIN=build/$@ CFLAGS="-O1 -g" WORKER_LDFLAGS=
+ASAN_FLAGS  := -fsanitize=address -fno-omit-frame-pointer
+UBSAN_FLAGS := -fsanitize=undefined -fno-sanitize-recover=all
 asan: seeds
-	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS=-fsanitize=address ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan/test/bin
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="$(ASAN_FLAGS)" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=asan TEST_CC=clang TEST_CFLAGS="$(ASAN_FLAGS)" ASAN_OPTIONS=detect_leaks=1 sh test/run.sh build/asan build/asan/test/bin
 ubsan: seeds
-	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" all
-	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS=-fsanitize=undefined UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan/test/bin
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="$(UBSAN_FLAGS)" all
+	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS="$(UBSAN_FLAGS)" UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan/test/bin
 
 # ThreadSanitizer on one model shared by four sessions generating at once
 tsan:

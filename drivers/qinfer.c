@@ -7,6 +7,7 @@
  *   qinfer info -m MODEL               what the file holds
  *   qinfer logits -m MODEL --ids F --out F   float32 logits per token
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,47 +18,88 @@
 
 #include "qinfer.h"
 
-static const char *usage_text =
-    "usage: qinfer [COMMAND] -m MODEL [options]\n"
-    "\n"
-    "commands:\n"
-    "  (none)      generate: -p PROMPT | --file F | --ids F; streams the answer to stdout\n"
-    "  chat        interactive multi-turn chat; one user message per line on stdin\n"
-    "              (/reset starts over, /exit or end of input quits)\n"
-    "  tokenize    TEXT | --file F: print token ids, one per line [--special]\n"
-    "  detokenize  --ids F: print the text of the ids\n"
-    "  info        print what a GGUF file holds\n"
-    "  logits      --ids F --out F: write float32 logits [n_tokens][n_vocab] (little-endian);\n"
-    "              --step feeds one token at a time through the KV cache (decode path)\n"
-    "\n"
-    "options:\n"
-    "  -m, --model PATH        GGUF model file\n"
-    "  -p, --prompt TEXT       the user message (or the whole text with --raw)\n"
-    "  --file F                read the prompt (or the text to tokenize) from a file\n"
-    "  --ids F                 token ids, one decimal id per line ('-' = stdin)\n"
-    "  -s, --system TEXT       system message (default: Qwen2.5's own)\n"
-    "  --raw                   no chat template: the prompt is the text itself\n"
-    "  --special               tokenize: match <|im_start|> and other control tokens in the text\n"
-    "  -n, --max-tokens N      tokens to generate at most (default 512; logits: unused)\n"
-    "  --temp X                temperature; 0 = greedy           (defaults: lib/inference_config.c)\n"
-    "  --top-k N               keep the N most likely tokens; 0 = off\n"
-    "  --top-p X               keep the smallest set with probability mass X; 1 = off\n"
-    "  --min-p X               drop tokens below X times the best one's probability; 0 = off\n"
-    "  --repeat-penalty X      divide logits of recent tokens by X; 1 = off\n"
-    "  --repeat-last-n N       how many recent tokens the penalty looks at\n"
-    "  --seed N                sampler seed: the same seed reproduces a run\n"
-    "  -t, --threads N         worker threads (default: physical cores)\n"
-    "  -c, --ctx N             KV cache capacity in tokens\n"
-    "  --chunk N               prompt tokens per forward pass\n"
-    "  --kv f32|f16|q8_0       KV cache storage\n"
-    "  --exact                 f32 reference arithmetic instead of 8-bit activations\n"
-    "  --output-q4_0           requantize the Q8_0 output head to Q4_0 at load (faster, less exact)\n"
-    "  --out F                 logits: output file\n"
-    "  --step                  logits: one token at a time\n"
-    "  -q, --quiet             no stats line on stderr\n"
-    "  -h, --help              this text\n"
-    "\n"
-    "Ctrl-C stops a generation cleanly; in chat it returns to the prompt, and at the prompt it quits.\n";
+#define DEFAULT_MAX_TOKENS 512
+#define MAX_THREADS 256 /* never more, whatever the machine */
+
+/* Threads beyond a few per online CPU only wait for one another (a run at
+ * -t 1000 is about 100x slower), so more is refused rather than run. */
+static int max_threads(void) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1 || cpus > MAX_THREADS / 4) return MAX_THREADS;
+    return 4 * (int)cpus;
+}
+
+/* The shortest decimal that reads back as x: 0.7f shows as 0.7, not 0.699999988. */
+static const char *float_str(char buf[32], float x) {
+    for (int digits = 6; digits < 9; digits++) {
+        snprintf(buf, 32, "%.*g", digits, x);
+        if (strtof(buf, NULL) == x) return buf;
+    }
+    snprintf(buf, 32, "%.9g", x);
+    return buf;
+}
+
+/* The usage text. Defaults come from qi_config_default() at run time, since
+ * lib/inference_config.c (which the optimisation loop edits) may change them. */
+static void usage(FILE *f) {
+    qi_config d;
+    qi_config_default(&d);
+    char temp[32], top_p[32], min_p[32], penalty[32];
+    fprintf(f,
+        "usage: qinfer [COMMAND] -m MODEL [options]\n"
+        "\n"
+        "commands:\n"
+        "  (none)      generate: -p PROMPT | --file F | --ids F; streams the answer to stdout\n"
+        "  chat        interactive multi-turn chat; one user message per line on stdin\n"
+        "              (/reset starts over, /exit or end of input quits, /help lists the commands,\n"
+        "              //text sends /text); when the context is full the oldest turns are dropped\n"
+        "  tokenize    TEXT | --file F: print token ids, one per line [--special]\n"
+        "  detokenize  --ids F: print the text of the ids\n"
+        "  info        print what a GGUF file holds\n"
+        "  logits      --ids F --out F: write float32 logits [n_tokens][n_vocab] (little-endian);\n"
+        "              --step feeds one token at a time through the KV cache (decode path)\n"
+        "\n"
+        "options (the defaults are this build's lib/inference_config.c):\n"
+        "  -m, --model PATH        GGUF model file ('make model' downloads the official one,\n"
+        "                          'make synth' writes a synthetic one for speed tests)\n"
+        "  -p, --prompt TEXT       the user message (or the whole text with --raw)\n"
+        "  --file F                read the prompt (or the text to tokenize) from a file\n"
+        "  --ids F                 token ids, one decimal id per line ('-' = stdin)\n"
+        "  -s, --system TEXT       system message (default: Qwen2.5's own)\n"
+        "  --raw                   no chat template: the prompt is the text itself\n"
+        "  --special               tokenize: match <|im_start|> and other control tokens in the text\n"
+        "  -n, --max-tokens N      tokens to generate at most (default %d; logits: unused)\n"
+        "  --temp X                temperature; 0 = greedy (default %s)\n"
+        "  --top-k N               keep the N most likely tokens; 0 = off (default %d)\n"
+        "  --top-p X               keep the smallest set with probability mass X; 1 = off (default %s)\n"
+        "  --min-p X               drop tokens below X times the best one's probability; 0 = off (default %s)\n"
+        "  --repeat-penalty X      divide logits of recent tokens by X; 1 = off (default %s)\n"
+        "  --repeat-last-n N       how many recent tokens the penalty looks at (default %d)\n"
+        "  --seed N                sampler seed, 0 to %llu; the same seed reproduces a run\n"
+        "                          (default: a fresh seed each run, shown in the stats line)\n"
+        "  -t, --threads N         worker threads; 0 = one per physical core (default %d);\n"
+        "                          at most %d here (4 per online CPU, %d in all)\n"
+        "  -c, --ctx N             KV cache capacity in tokens; 0 = the model's own (default %d)\n"
+        "  --chunk N               prompt tokens per forward pass (default %d)\n"
+        "  --kv f32|f16|q8_0       KV cache storage (default %s)\n"
+        "  --exact                 f32 reference arithmetic instead of 8-bit activations (default %s)\n"
+        "  --output-q4_0           requantize the Q8_0 output head to Q4_0 at load: faster, less exact\n"
+        "                          (default %s)\n"
+        "  --out F                 logits: output file\n"
+        "  --step                  logits: one token at a time\n"
+        "  -q, --quiet             no stats line on stderr (and so no seed shown)\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "The stats line on stderr gives token counts and speeds, why generation stopped\n"
+        "(end of turn, max tokens, context full, Ctrl-C) and the seed.\n"
+        "Ctrl-C stops a generation cleanly; in chat it returns to the prompt, and at the prompt it quits.\n"
+        "Exit status: 0 done, 1 failed, 2 bad command line.\n",
+        DEFAULT_MAX_TOKENS, float_str(temp, d.temperature), d.top_k, float_str(top_p, d.top_p),
+        float_str(min_p, d.min_p), float_str(penalty, d.repeat_penalty), d.repeat_last_n,
+        (unsigned long long)UINT64_MAX, d.n_threads, max_threads(), MAX_THREADS, d.kv_capacity,
+        d.prefill_chunk, qi_kv_type_name(d.kv_type), d.compute == QI_COMPUTE_F32 ? "on" : "off",
+        d.output_q4_0 ? "on" : "off");
+}
 
 typedef struct args {
     const char *cmd, *model, *ids, *out, *prompt, *file, *system, *text;
@@ -65,11 +107,10 @@ typedef struct args {
     qi_config cfg;
 } args;
 
-static int die(const char *fmt, const char *a) {
-    fprintf(stderr, "qinfer: ");
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n");
-    return 1;
+/* A mistake on the command line: exit status 2, as for a bad option. */
+static int usage_error(const char *msg) {
+    fprintf(stderr, "qinfer: %s (see qinfer --help)\n", msg);
+    return 2;
 }
 
 static int parse_int(const char *s, const char *flag, long lo, long hi, long *out) {
@@ -96,12 +137,37 @@ static int parse_float(const char *s, const char *flag, float *out) {
     return 1;
 }
 
+/* Digits only: strtoull would take "-1" as 2^64 - 1. */
+static int parse_seed(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!isdigit((unsigned char)s[0]) || errno || *end) {
+        fprintf(stderr, "qinfer: --seed needs an integer from 0 to %llu, got '%s' "
+                        "(leave --seed out for a fresh seed)\n", (unsigned long long)UINT64_MAX, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A seed of its own for each run, from the clock's nanoseconds and the pid,
+ * mixed (splitmix64's finalizer). 32 bits: short to retype after --seed. */
+static uint64_t fresh_seed(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t z = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 40);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) & 0xffffffffu;
+}
+
 /* 0 on success; 1 on a bad command line (message printed); 2 for --help */
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     qi_config_default(&a->cfg);
-    a->max_tokens = 512;
-    int i = 1;
+    a->max_tokens = DEFAULT_MAX_TOKENS;
+    int i = 1, seed_given = 0;
     if (i < argc && argv[i][0] != '-') a->cmd = argv[i++];
     else a->cmd = "generate";
     for (; i < argc; i++) {
@@ -125,12 +191,20 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(f, "--exact")) a->cfg.compute = QI_COMPUTE_F32;
         else if (!strcmp(f, "--output-q4_0")) a->cfg.output_q4_0 = 1;
         else if (!strcmp(f, "-n") || !strcmp(f, "--max-tokens") || !strcmp(f, "--n-predict")) INT_OPT(0, 1 << 30, a->max_tokens);
-        else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) INT_OPT(0, 1024, a->cfg.n_threads);
+        else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
+            INT_OPT(0, 1 << 30, a->cfg.n_threads);
+            if (a->cfg.n_threads > max_threads()) {
+                fprintf(stderr, "qinfer: %s %d is too many threads: at most %d here (4 per online CPU, never more "
+                                "than %d), since more only wait for one another; 0 = one per physical core\n",
+                        f, a->cfg.n_threads, max_threads(), MAX_THREADS);
+                return 1;
+            }
+        }
         else if (!strcmp(f, "-c") || !strcmp(f, "--ctx")) INT_OPT(0, 1 << 24, a->cfg.kv_capacity);
         else if (!strcmp(f, "--chunk")) INT_OPT(1, 65536, a->cfg.prefill_chunk);
         else if (!strcmp(f, "--top-k")) INT_OPT(0, 1 << 30, a->cfg.top_k);
         else if (!strcmp(f, "--repeat-last-n")) INT_OPT(0, 1 << 30, a->cfg.repeat_last_n);
-        else if (!strcmp(f, "--seed")) { NEEDS_VALUE(); char *e; errno = 0; a->cfg.seed = strtoull(v, &e, 10); if (errno || *e || e == v) return die("--seed needs a non-negative integer, got '%s'", v); }
+        else if (!strcmp(f, "--seed")) { NEEDS_VALUE(); if (!parse_seed(v, &a->cfg.seed)) return 1; seed_given = 1; }
         else if (!strcmp(f, "--temp") || !strcmp(f, "--temperature")) FLOAT_OPT(a->cfg.temperature);
         else if (!strcmp(f, "--top-p")) FLOAT_OPT(a->cfg.top_p);
         else if (!strcmp(f, "--min-p")) FLOAT_OPT(a->cfg.min_p);
@@ -138,7 +212,7 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(f, "--kv")) {
             NEEDS_VALUE();
             int t = qi_kv_type_parse(v);
-            if (t < 0) return die("--kv takes f32, f16 or q8_0, got '%s'", v);
+            if (t < 0) { fprintf(stderr, "qinfer: --kv takes f32, f16 or q8_0, got '%s'\n", v); return 1; }
             a->cfg.kv_type = (qi_kv_type)t;
         } else if (f[0] != '-' && !a->text) {
             a->text = f; /* tokenize TEXT */
@@ -150,6 +224,8 @@ static int parse_args(int argc, char **argv, args *a) {
 #undef INT_OPT
 #undef FLOAT_OPT
     }
+    /* without --seed, every run samples differently (the seed is printed) */
+    if (!seed_given) a->cfg.seed = fresh_seed();
     char msg[256];
     if (qi_config_check(&a->cfg, msg, sizeof msg)) { fprintf(stderr, "qinfer: %s\n", msg); return 1; }
     return 0;
@@ -201,6 +277,13 @@ static qi_model *load_model(const char *path) {
         fprintf(stderr, "qinfer: no model given (-m MODEL)\n");
         return NULL;
     }
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        fprintf(stderr, "qinfer: %s: no such file. To get a model:\n"
+                        "  make model   downloads the official Qwen2.5-0.5B-Instruct q4_0 file into models/\n"
+                        "  make synth   writes a synthetic one (random weights: for speed tests only) into models/\n",
+                path);
+        return NULL;
+    }
     char msg[512];
     qi_model *m = NULL;
     qi_status st = qi_model_load_cfg(path, &load_cfg, &m, msg, sizeof msg);
@@ -225,16 +308,23 @@ static int cmd_info(const args *a) {
     printf("gguf version   %d, %llu bytes, %llu tensors, %.1f MiB of tensor data\n", in.gguf_version,
            (unsigned long long)in.file_size, (unsigned long long)in.n_tensors, in.weight_bytes / 1048576.0);
     printf("name           %s%s\n", in.name[0] ? in.name : "(none)", in.synthetic ? "  [synthetic: random weights]" : "");
-    printf("architecture   %s\n", in.arch);
-    printf("layers         %d\n", in.n_layer);
-    printf("embedding      %d\n", in.n_embd);
-    printf("heads          %d query, %d key/value, head dim %d\n", in.n_head, in.n_head_kv, in.head_dim);
-    printf("feed-forward   %d\n", in.n_ff);
-    printf("context        %d\n", in.n_ctx_train);
-    printf("rope theta     %g\n", in.rope_theta);
-    printf("rms eps        %g\n", in.norm_eps);
-    printf("output head    %s, run as %s\n", in.tied_output ? "tied to token_embd.weight" : "output.weight", in.output_type);
+    /* a vocabulary has no shapes or tensors to show: say what it is, and what it is good for */
+    if (!in.has_weights)
+        printf("contents       a vocabulary-only file: no weights (tokenize and detokenize work; "
+               "generation, chat and logits need a model)\n");
+    if (in.arch[0]) printf("architecture   %s\n", in.arch);
+    if (in.has_weights) {
+        printf("layers         %d\n", in.n_layer);
+        printf("embedding      %d\n", in.n_embd);
+        printf("heads          %d query, %d key/value, head dim %d\n", in.n_head, in.n_head_kv, in.head_dim);
+        printf("feed-forward   %d\n", in.n_ff);
+        printf("context        %d\n", in.n_ctx_train);
+        printf("rope theta     %g\n", in.rope_theta);
+        printf("rms eps        %g\n", in.norm_eps);
+        printf("output head    %s, run as %s\n", in.tied_output ? "tied to token_embd.weight" : "output.weight", in.output_type);
+    }
     printf("tokenizer      %s, vocab %d%s\n", in.tokenizer, in.n_vocab, in.has_vocab ? "" : " (ids only: no text)");
+    if (!in.has_weights) { qi_model_free(m); return 0; }
 
     /* tensor types with counts and bytes */
     struct type_count { const char *name; int count; unsigned long long bytes; } types[32];
@@ -247,7 +337,6 @@ static int cmd_info(const args *a) {
         if (k == nt && nt < 32) types[nt++] = (struct type_count){t.type_name, 0, 0};
         if (k < nt) { types[k].count++; types[k].bytes += t.n_bytes; }
     }
-    if (!in.has_weights) printf("weights        none: a vocabulary-only file (text commands work, logits do not)\n");
     printf("tensor types  ");
     for (int k = 0; k < nt; k++)
         printf(" %s: %d (%.1f MiB)%s", types[k].name, types[k].count, types[k].bytes / 1048576.0, k + 1 < nt ? "," : "");
@@ -259,7 +348,7 @@ static int cmd_info(const args *a) {
 static int write_all(FILE *f, const float *x, size_t n) { return fwrite(x, sizeof(float), n, f) == n; }
 
 static int cmd_logits(const args *a) {
-    if (!a->ids || !a->out) return die("%s", "logits needs --ids FILE and --out FILE");
+    if (!a->ids || !a->out) return usage_error("logits needs --ids FILE and --out FILE");
     int32_t *ids = NULL;
     int n = 0;
     if (!read_ids(a->ids, &ids, &n)) return 1;
@@ -422,30 +511,46 @@ static void printer_flush(printer *p) {
     fflush(stdout);
 }
 
-/* Prompt in, answer out, stats on stderr. 0 on success. */
-static int run_turn(qi_session *s, const qi_model *m, const int32_t *ids, int n, const args *a, printer *p) {
+/* Why a generation ended, for the stats line. A full context is one of the
+ * ordinary ends, like the token limit: what was generated stands. */
+static const char *stop_reason(qi_status st, const qi_gen_stats *gs) {
+    if (st == QI_ERR_CANCELLED) return "Ctrl-C";
+    if (st == QI_ERR_CONTEXT_FULL) return "context full";
+    if (st) return "error";
+    return gs->stopped_at_eog ? "end of turn" : "max tokens";
+}
+
+/* Prompt in, answer out, stats on stderr. 0 on success (stopped by Ctrl-C
+ * or by a full context included); 1 on a failure, with its message printed. */
+static int run_turn(qi_session *s, const int32_t *ids, int n, const args *a, printer *p) {
     double t0 = now_s();
     int reused = 0;
     qi_status st = qi_session_prompt(s, ids, n, &reused);
     double t1 = now_s();
+    if (st == QI_ERR_CONTEXT_FULL) {
+        fprintf(stderr, "qinfer: the prompt takes %d tokens, more than the context holds (%d; -c sets it)\n", n,
+                qi_session_capacity(s));
+        return 1;
+    }
     if (st) { fprintf(stderr, "qinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st)); return 1; }
     p->t_first = 0;
     qi_gen_stats gs;
     st = qi_generate(s, a->max_tokens, print_token, p, &gs);
     printer_flush(p);
     double t2 = now_s();
+    int failed = st && st != QI_ERR_CANCELLED && st != QI_ERR_CONTEXT_FULL;
     if (st == QI_ERR_CANCELLED) fprintf(stderr, "\n[stopped]\n");
-    else if (st) fprintf(stderr, "\nqinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st));
+    else if (failed) fprintf(stderr, "\nqinfer: %s (%s)\n", qi_session_errmsg(s), qi_status_str(st));
     if (!p->ids_only) printf("\n");
     fflush(stdout);
-    (void)m;
     if (!a->quiet) {
         int evald = n - reused;
-        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms%s]\n",
+        fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms"
+                        " | stop: %s | seed %llu]\n",
                 n, evald, evald / (t1 - t0 + 1e-9), gs.n_gen, gs.n_gen > 1 && p->t_first ? (gs.n_gen - 1) / (t2 - p->t_first + 1e-9) : 0.0,
-                ((p->t_first ? p->t_first : t2) - t0) * 1e3, gs.stopped_at_eog ? ", end of turn" : "");
+                ((p->t_first ? p->t_first : t2) - t0) * 1e3, stop_reason(st, &gs), (unsigned long long)a->cfg.seed);
     }
-    return st && st != QI_ERR_CANCELLED;
+    return failed;
 }
 
 /* Render a conversation and tokenize it with control tokens on. */
@@ -462,7 +567,7 @@ static int chat_ids(const qi_model *m, const qi_chat_msg *msgs, int n, int32_t *
 }
 
 static int cmd_generate(const args *a) {
-    if (!!a->prompt + !!a->file + !!a->ids != 1) return die("%s", "give exactly one of -p PROMPT, --file F or --ids F (see --help)");
+    if (!!a->prompt + !!a->file + !!a->ids != 1) return usage_error("give exactly one of -p PROMPT, --file F or --ids F");
     qi_model *m = a->ids ? load_model(a->model) : load_text_model(a->model);
     if (!m) return 1;
     qi_model_info in;
@@ -489,7 +594,7 @@ static int cmd_generate(const args *a) {
     if (n == 0) { fprintf(stderr, "qinfer: the prompt is empty\n"); goto done; }
     if (!(s = new_session(m, &a->cfg))) goto done;
     catch_sigint();
-    rc = run_turn(s, m, ids, n, a, &p);
+    rc = run_turn(s, ids, n, a, &p);
 done:
     free(p.reply);
     qi_session_free(s);
@@ -518,68 +623,129 @@ static char *read_line(void) {
     return buf;
 }
 
+/* The conversation: msgs[0] is the system message, then user and assistant
+ * messages alternate. Every text but the system message is owned here. */
+typedef struct convo {
+    qi_chat_msg *msgs;
+    int n, cap;
+} convo;
+
+static int convo_push(convo *c, const char *role, char *text) {
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        qi_chat_msg *nm = realloc(c->msgs, (size_t)cap * sizeof *nm);
+        if (!nm) return 0;
+        c->msgs = nm;
+        c->cap = cap;
+    }
+    c->msgs[c->n++] = (qi_chat_msg){role, text};
+    return 1;
+}
+
+/* Forget messages [from, from + k). */
+static void convo_drop(convo *c, int from, int k) {
+    for (int i = from; i < from + k; i++) free((char *)c->msgs[i].content);
+    memmove(c->msgs + from, c->msgs + from + k, (size_t)(c->n - from - k) * sizeof *c->msgs);
+    c->n -= k;
+}
+
+static const char *chat_commands = "/reset /exit /quit /help";
+
+/* Ids of the conversation for the next reply. When they would leave less
+ * than `room` tokens of the context for it, the oldest turns (a user message
+ * and its reply) go, the system message stays, and stderr says so; but
+ * nothing goes for a last message that would not fit even alone with the
+ * system message (then *n_ids > capacity). 0 on a failure (message printed). */
+static int fit_conversation(const qi_model *m, convo *c, int capacity, int room, int32_t **ids, int *n_ids) {
+    if (!chat_ids(m, c->msgs, c->n, ids, n_ids)) return 0;
+    if (*n_ids + room <= capacity || c->n <= 2) return 1;
+    int32_t *alone = NULL;
+    int n_alone = 0;
+    qi_chat_msg last[2] = {c->msgs[0], c->msgs[c->n - 1]};
+    if (!chat_ids(m, last, 2, &alone, &n_alone)) { free(*ids); return 0; }
+    if (n_alone > capacity) { free(*ids); *ids = alone; *n_ids = n_alone; return 1; }
+    free(alone);
+    int dropped = 0;
+    do {
+        free(*ids);
+        convo_drop(c, 1, 2);
+        dropped++;
+        if (!chat_ids(m, c->msgs, c->n, ids, n_ids)) return 0;
+    } while (*n_ids + room > capacity && c->n > 2);
+    fprintf(stderr, "[context full: dropped the %d oldest turn%s to make room (context %d tokens, -c); "
+                    "the system message stays]\n", dropped, dropped > 1 ? "s" : "", capacity);
+    return 1;
+}
+
 static int cmd_chat(const args *a) {
     qi_model *m = load_text_model(a->model);
     if (!m) return 1;
     qi_session *s = new_session(m, &a->cfg);
     if (!s) { qi_model_free(m); return 1; }
-    int tty = isatty(0);
-    /* the conversation: message texts are owned here */
-    int cap = 16, n = 0, rc = 0;
-    qi_chat_msg *msgs = malloc((size_t)cap * sizeof *msgs);
-    char **owned = malloc((size_t)cap * sizeof *owned);
-    if (!msgs || !owned) { fprintf(stderr, "qinfer: out of memory\n"); rc = 1; goto done; }
-    msgs[n] = (qi_chat_msg){"system", a->system ? a->system : QI_DEFAULT_SYSTEM};
-    owned[n++] = NULL;
+    int tty = isatty(0), rc = 0;
+    int capacity = qi_session_capacity(s);
+    /* room kept for a reply: -n tokens, but never more than half the context */
+    int room = a->max_tokens < capacity / 2 ? a->max_tokens : capacity / 2;
+    convo c = {0};
+    char *sys = strdup(a->system ? a->system : QI_DEFAULT_SYSTEM);
+    if (!sys || !convo_push(&c, "system", sys)) { free(sys); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; goto done; }
     catch_sigint();
-    if (tty) fprintf(stderr, "qinfer chat: type a message; /reset starts over, /exit or Ctrl-D quits.\n");
+    if (tty) fprintf(stderr, "qinfer chat: type a message; /reset starts over, /exit or Ctrl-D quits, /help lists the commands.\n");
     for (;;) {
         interrupted = 0;
         if (tty) { fprintf(stderr, "> "); fflush(stderr); }
         char *line = read_line();
         if (!line || !strcmp(line, "/exit") || !strcmp(line, "/quit")) { free(line); break; }
         if (!strcmp(line, "/reset")) {
-            for (int i = 1; i < n; i++) free(owned[i]);
-            n = 1;
+            convo_drop(&c, 1, c.n - 1);
             free(line);
             fprintf(stderr, "[conversation reset]\n");
             continue;
         }
-        if (!line[0]) { free(line); continue; }
-        if (n + 2 > cap) {
-            cap *= 2;
-            qi_chat_msg *nm = realloc(msgs, (size_t)cap * sizeof *msgs);
-            if (nm) msgs = nm;
-            char **no = realloc(owned, (size_t)cap * sizeof *owned);
-            if (no) owned = no;
-            if (!nm || !no) { free(line); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
+        if (!strcmp(line, "/help")) {
+            fprintf(stderr, "commands: /reset starts over, /exit or /quit quits, /help this; "
+                            "a message that starts with / is written //\n");
+            free(line);
+            continue;
         }
-        msgs[n] = (qi_chat_msg){"user", line};
-        owned[n++] = line;
+        /* a mistyped command is not a message: the model never sees it */
+        if (line[0] == '/' && line[1] != '/') {
+            fprintf(stderr, "unknown command %s; commands: %s (to send a message that starts with /, write //)\n",
+                    line, chat_commands);
+            free(line);
+            continue;
+        }
+        if (line[0] == '/') memmove(line, line + 1, strlen(line)); /* //text sends /text */
+        if (!line[0]) { free(line); continue; }
+        if (!convo_push(&c, "user", line)) { free(line); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
         int32_t *ids = NULL;
         int n_ids = 0;
-        if (!chat_ids(m, msgs, n, &ids, &n_ids)) { rc = 1; break; }
+        if (!fit_conversation(m, &c, capacity, room, &ids, &n_ids)) { rc = 1; break; }
+        if (n_ids > capacity) {
+            fprintf(stderr, "qinfer: this message and the system message take %d tokens, more than the context "
+                            "holds (%d; -c sets it): not sent\n", n_ids, capacity);
+            free(ids);
+            convo_drop(&c, c.n - 1, 1);
+            continue;
+        }
         printer p = {.m = m};
-        int r = run_turn(s, m, ids, n_ids, a, &p);
+        int r = run_turn(s, ids, n_ids, a, &p);
         free(ids);
         if (r) { free(p.reply); rc = 1; break; }
         /* the reply joins the history; the next turn re-reads only new tokens */
-        msgs[n] = (qi_chat_msg){"assistant", p.reply ? p.reply : strdup("")};
-        owned[n] = (char *)msgs[n].content;
-        if (!owned[n]) { rc = 1; break; }
-        n++;
+        char *reply = p.reply ? p.reply : strdup("");
+        if (!reply || !convo_push(&c, "assistant", reply)) { free(reply); fprintf(stderr, "qinfer: out of memory\n"); rc = 1; break; }
     }
 done:
-    for (int i = 1; owned && i < n; i++) free(owned[i]);
-    free(owned);
-    free(msgs);
+    if (c.n) convo_drop(&c, 0, c.n);
+    free(c.msgs);
     qi_session_free(s);
     qi_model_free(m);
     return rc;
 }
 
 static int cmd_tokenize(const args *a) {
-    if (!!a->text + !!a->file != 1) return die("%s", "tokenize takes TEXT or --file F");
+    if (!!a->text + !!a->file != 1) return usage_error("tokenize takes TEXT or --file F");
     qi_model *m = load_text_model(a->model);
     if (!m) return 1;
     size_t len = 0;
@@ -599,7 +765,7 @@ done:
 }
 
 static int cmd_detokenize(const args *a) {
-    if (!a->ids) return die("%s", "detokenize takes --ids FILE");
+    if (!a->ids) return usage_error("detokenize takes --ids FILE");
     int32_t *ids = NULL;
     int n = 0;
     if (!read_ids(a->ids, &ids, &n)) return 1;
@@ -621,21 +787,28 @@ static int cmd_detokenize(const args *a) {
 }
 
 int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
     args a;
     int r = parse_args(argc, argv, &a);
-    if (r == 2) { fputs(usage_text, stdout); return 0; }
+    if (r == 2) { usage(stdout); return 0; }
     if (r) return 2;
     load_cfg = a.cfg;
     if (a.text && strcmp(a.cmd, "tokenize")) {
         fprintf(stderr, "qinfer: unexpected argument '%s' (see qinfer --help)\n", a.text);
         return 2;
     }
+    static const char *const cmds[] = {"generate", "chat", "tokenize", "detokenize", "info", "logits"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) known |= !strcmp(a.cmd, cmds[i]);
+    if (!known) {
+        fprintf(stderr, "qinfer: unknown command '%s' (see qinfer --help)\n", a.cmd);
+        return 2;
+    }
+    if (!a.model) return usage_error("no model given (-m MODEL)");
     if (!strcmp(a.cmd, "info")) return cmd_info(&a);
     if (!strcmp(a.cmd, "logits")) return cmd_logits(&a);
     if (!strcmp(a.cmd, "generate")) return cmd_generate(&a);
     if (!strcmp(a.cmd, "chat")) return cmd_chat(&a);
     if (!strcmp(a.cmd, "tokenize")) return cmd_tokenize(&a);
-    if (!strcmp(a.cmd, "detokenize")) return cmd_detokenize(&a);
-    fprintf(stderr, "qinfer: unknown command '%s' (see qinfer --help)\n", a.cmd);
-    return 2;
+    return cmd_detokenize(&a);
 }

@@ -12,7 +12,8 @@
  *     license; the eight qwen2.* hyper-parameters; general.file_type;
  *     tokenizer.* (copied); general.quantization_version; then ours:
  *     qinfer.synthetic, qinfer.synthetic_note, qinfer.synthetic_seed.
- *     Without a vocab file: tokenizer.ggml.model = "none" and qwen2.vocab_size.
+ *     Without --vocab: tokenizer.ggml.model = "none" and qwen2.vocab_size (a
+ *     --vocab file that does not exist is an error, not a file without one).
  *   tensors, in forward-pass order (the official file's order matters to no
  *     reader; this one lets a sequential read follow the computation):
  *     token_embd.weight, then per layer blk.N.{attn_norm.weight, attn_q.weight,
@@ -541,8 +542,8 @@ static void usage(FILE *f) {
             "and the tokenizer metadata of VOCAB.gguf copied verbatim. For speed\n"
             "measurement only; the file is marked qinfer.synthetic = true.\n"
             "\n"
-            "  --vocab FILE  GGUF whose tokenizer.* keys are copied (if absent or missing,\n"
-            "                the file gets tokenizer.ggml.model = \"none\")\n"
+            "  --vocab FILE  GGUF whose tokenizer.* keys are copied (a missing FILE is an\n"
+            "                error; without --vocab the file gets tokenizer.ggml.model = \"none\")\n"
             "  -o FILE       output (default " DEFAULT_OUT ")\n"
             "  --seed N      PRNG seed (default 1); the same seed gives the same file\n"
             "  -q            no progress output\n"
@@ -591,8 +592,11 @@ int main(int argc, char **argv) {
 
     gguf_file vocab_file, *vocab = NULL;
     if (vocab_path) {
-        if (open_vocab(vocab_path, &vocab_file)) vocab = &vocab_file;
-        else fprintf(stderr, "%s: warning: vocab file '%s' does not exist\n", prog, vocab_path);
+        /* a vocabulary asked for and missing is an error: a model without a
+         * tokenizer where one was expected reads no text */
+        if (!open_vocab(vocab_path, &vocab_file))
+            die("vocab file '%s' does not exist (leave --vocab out to write a file without a tokenizer)", vocab_path);
+        vocab = &vocab_file;
     }
     if (check) {
         int bad = check_file(check, vocab, quiet);
@@ -600,7 +604,7 @@ int main(int argc, char **argv) {
         return bad ? 1 : 0;
     }
     if (!vocab)
-        fprintf(stderr, "%s: warning: no vocab given or found: writing a file WITHOUT a tokenizer "
+        fprintf(stderr, "%s: warning: no --vocab given: writing a file WITHOUT a tokenizer "
                 "(tokenizer.ggml.model = \"none\"); it can only be fed token ids\n", prog);
 
     buf header = {0};
