@@ -624,7 +624,7 @@ static char *read_line(void) {
 }
 
 /* The conversation: msgs[0] is the system message, then user and assistant
- * messages alternate. Every text but the system message is owned here. */
+ * messages alternate. Every text is owned here (convo_drop frees it). */
 typedef struct convo {
     qi_chat_msg *msgs;
     int n, cap;
