@@ -2,10 +2,10 @@
  * file ends, so a truncated or hostile file yields a status and a message
  * that names the field, never an out-of-bounds read. */
 #include "gguf.h"
+#include "fail.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,24 +51,13 @@ typedef struct cursor {
     size_t err_size;
 } cursor;
 
-static qi_status fail(cursor *c, qi_status st, const char *fmt, ...) {
-    if (c->err && c->err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err, c->err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 static uint64_t left(const cursor *c) { return c->size - c->pos; }
 
 static qi_status need(cursor *c, uint64_t n, const char *what) {
     if (n > left(c))
-        return fail(c, QI_ERR_GGUF_TRUNCATED,
-                    "truncated: %s needs %llu bytes at offset %llu, file has %llu",
-                    what, (unsigned long long)n, (unsigned long long)c->pos,
-                    (unsigned long long)c->size);
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: %s needs %llu bytes at offset %llu, file has %llu", what, (unsigned long long)n,
+                        (unsigned long long)c->pos, (unsigned long long)c->size);
     return QI_OK;
 }
 
@@ -100,12 +89,13 @@ static qi_status rd_str(cursor *c, gguf_str *s, const char *what) {
     if (st) return st;
     /* longer than the whole file: a corrupt length; else the file was cut short */
     if (len > c->size)
-        return fail(c, QI_ERR_GGUF_COUNT, "%s: string length %llu at offset %llu exceeds the file size %llu",
-                    what, (unsigned long long)len, (unsigned long long)(c->pos - 8), (unsigned long long)c->size);
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                        "%s: string length %llu at offset %llu exceeds the file size %llu", what, (unsigned long long)len,
+                        (unsigned long long)(c->pos - 8), (unsigned long long)c->size);
     if (len > left(c))
-        return fail(c, QI_ERR_GGUF_TRUNCATED,
-                    "truncated: %s: a %llu-byte string at offset %llu runs past the end of the file (%llu bytes left)",
-                    what, (unsigned long long)len, (unsigned long long)c->pos, (unsigned long long)left(c));
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: %s: a %llu-byte string at offset %llu runs past the end of the file (%llu bytes left)",
+                        what, (unsigned long long)len, (unsigned long long)c->pos, (unsigned long long)left(c));
     s->ptr = (const char *)c->base + c->pos;
     s->len = len;
     c->pos += len;
@@ -142,8 +132,8 @@ static qi_status rd_array(cursor *c, gguf_kv *kv, const char *key) {
     if (et == GGUF_STRING) {
         /* each string needs at least its 8-byte length */
         if (n > c->size / 8)
-            return fail(c, QI_ERR_GGUF_COUNT, "metadata '%s': array count %llu exceeds what the file can hold",
-                        key, (unsigned long long)n);
+            return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                            "metadata '%s': array count %llu exceeds what the file can hold", key, (unsigned long long)n);
         for (uint64_t i = 0; i < n; i++) {
             gguf_str s;
             qi_status st = rd_str(c, &s, key);
@@ -153,11 +143,13 @@ static qi_status rd_array(cursor *c, gguf_kv *kv, const char *key) {
     }
     uint64_t es = (uint64_t)vtype_size[et];
     if (n > c->size / es)
-        return fail(c, QI_ERR_GGUF_COUNT, "metadata '%s': array count %llu of %s exceeds what the file can hold",
-                    key, (unsigned long long)n, vtype_names[et]);
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                        "metadata '%s': array count %llu of %s exceeds what the file can hold", key, (unsigned long long)n,
+                        vtype_names[et]);
     if (n > left(c) / es)
-        return fail(c, QI_ERR_GGUF_TRUNCATED, "truncated: metadata '%s': %llu %s values need %llu bytes, %llu left",
-                    key, (unsigned long long)n, vtype_names[et], (unsigned long long)(n * es), (unsigned long long)left(c));
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: metadata '%s': %llu %s values need %llu bytes, %llu left", key, (unsigned long long)n,
+                        vtype_names[et], (unsigned long long)(n * es), (unsigned long long)left(c));
     c->pos += n * es;
     return QI_OK;
 }
@@ -213,7 +205,7 @@ static int by_offset(const void *a, const void *b) {
 static qi_status check_overlaps(const gguf_file *g, cursor *c) {
     if (g->n_tensors < 2) return QI_OK;
     const gguf_tensor **order = malloc(g->n_tensors * sizeof *order);
-    if (!order) return fail(c, QI_ERR_NOMEM, "out of memory");
+    if (!order) return fail_msg(c->err, c->err_size, QI_ERR_NOMEM, "out of memory");
     for (uint64_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
     qsort(order, g->n_tensors, sizeof *order, by_offset);
     qi_status st = QI_OK;
@@ -223,9 +215,9 @@ static qi_status check_overlaps(const gguf_file *g, cursor *c) {
             char na[128], nb[128];
             print_name(na, sizeof na, a->name);
             print_name(nb, sizeof nb, b->name);
-            st = fail(c, QI_ERR_GGUF_OFFSET, "tensor '%s' at offset %llu overlaps tensor '%s' [%llu, %llu)", nb,
-                      (unsigned long long)b->offset, na, (unsigned long long)a->offset,
-                      (unsigned long long)(a->offset + a->n_bytes));
+            st = fail_msg(c->err, c->err_size, QI_ERR_GGUF_OFFSET,
+                          "tensor '%s' at offset %llu overlaps tensor '%s' [%llu, %llu)", nb, (unsigned long long)b->offset,
+                          na, (unsigned long long)a->offset, (unsigned long long)(a->offset + a->n_bytes));
         }
     }
     free(order);
@@ -243,15 +235,15 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
     char name[256];
 
     if (size < 4 || (magic = (uint32_t)rd_le(c.base, 4)) != GGUF_MAGIC) {
-        if (size < 4) st = fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: only %llu bytes", (unsigned long long)size);
-        else st = fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'",
+        if (size < 4) st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_MAGIC, "not a GGUF file: only %llu bytes", (unsigned long long)size);
+        else st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_MAGIC, "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'",
                        c.base[0], c.base[1], c.base[2], c.base[3]);
         goto bad;
     }
     c.pos = 4;
     if ((st = rd_u32(&c, &version, "header version"))) goto bad;
     if (version != 2 && version != 3) {
-        st = fail(&c, QI_ERR_GGUF_VERSION, "header version: GGUF version %u is not supported (2 or 3)", version);
+        st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_VERSION, "header version: GGUF version %u is not supported (2 or 3)", version);
         goto bad;
     }
     g->version = version;
@@ -259,19 +251,19 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
     if ((st = rd_u64(&c, &g->n_kv, "header metadata count"))) goto bad;
     /* a key needs at least 8 (length) + 4 (type) + 1 byte; a tensor info at least 8+4+8+4+8 */
     if (g->n_kv > left(&c) / 13) {
-        st = fail(&c, QI_ERR_GGUF_COUNT, "header metadata count %llu exceeds what a %llu-byte file can hold",
+        st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_COUNT, "header metadata count %llu exceeds what a %llu-byte file can hold",
                   (unsigned long long)g->n_kv, (unsigned long long)size);
         goto bad;
     }
     if (g->n_tensors > left(&c) / 32) {
-        st = fail(&c, QI_ERR_GGUF_COUNT, "header tensor count %llu exceeds what a %llu-byte file can hold",
+        st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_COUNT, "header tensor count %llu exceeds what a %llu-byte file can hold",
                   (unsigned long long)g->n_tensors, (unsigned long long)size);
         goto bad;
     }
 
     g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
     g->tensors = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *g->tensors);
-    if (!g->kv || !g->tensors) { st = fail(&c, QI_ERR_NOMEM, "out of memory for the GGUF index"); goto bad; }
+    if (!g->kv || !g->tensors) { st = fail_msg(c.err, c.err_size, QI_ERR_NOMEM, "out of memory for the GGUF index"); goto bad; }
 
     g->alignment = GGUF_DEFAULT_ALIGNMENT;
     for (uint64_t i = 0; i < g->n_kv; i++) {
@@ -281,13 +273,13 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
         print_name(name, sizeof name, kv->key);
         if ((st = rd_u32(&c, &kv->type, name))) goto bad;
         if (kv->type >= GGUF_VTYPE_COUNT) {
-            st = fail(&c, QI_ERR_GGUF_TYPE, "metadata '%s': unknown value type %u", name, kv->type);
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_TYPE, "metadata '%s': unknown value type %u", name, kv->type);
             goto bad;
         }
         if (kv->type == GGUF_ARRAY) {
             if ((st = rd_u32(&c, &kv->v.arr.type, name))) goto bad;
             if (kv->v.arr.type >= GGUF_VTYPE_COUNT || kv->v.arr.type == GGUF_ARRAY) {
-                st = fail(&c, QI_ERR_GGUF_TYPE, "metadata '%s': unknown or nested array element type %u",
+                st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_TYPE, "metadata '%s': unknown or nested array element type %u",
                           name, kv->v.arr.type);
                 goto bad;
             }
@@ -299,10 +291,10 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
         if (gguf_str_eq(kv->key, "general.alignment")) {
             if (kv->type != GGUF_UINT32 || kv->v.u == 0 || (kv->v.u & (kv->v.u - 1))) {
                 if (kv->type == GGUF_UINT32)
-                    st = fail(&c, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' = %llu is not a power of two",
+                    st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' = %llu is not a power of two",
                               (unsigned long long)kv->v.u);
                 else
-                    st = fail(&c, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' must be a uint32, not %s",
+                    st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' must be a uint32, not %s",
                               gguf_vtype_name(kv->type));
                 goto bad;
             }
@@ -312,10 +304,10 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
     uint64_t dup;
     if (has_duplicate(&g->kv[0].key, sizeof(gguf_kv), g->n_kv, &dup, &st)) {
         print_name(name, sizeof name, g->kv[dup].key);
-        st = fail(&c, QI_ERR_GGUF_DUPLICATE, "metadata key '%s' appears twice", name);
+        st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_DUPLICATE, "metadata key '%s' appears twice", name);
         goto bad;
     }
-    if (st) { fail(&c, st, "out of memory"); goto bad; }
+    if (st) { fail_msg(c.err, c.err_size, st, "out of memory"); goto bad; }
 
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
@@ -324,7 +316,7 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
         print_name(name, sizeof name, t->name);
         if ((st = rd_u32(&c, &t->n_dims, name))) goto bad;
         if (t->n_dims == 0 || t->n_dims > GGUF_MAX_DIMS) {
-            st = fail(&c, QI_ERR_GGUF_SHAPE, "tensor '%s': %u dimensions (1 to %d allowed)", name, t->n_dims, GGUF_MAX_DIMS);
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_SHAPE, "tensor '%s': %u dimensions (1 to %d allowed)", name, t->n_dims, GGUF_MAX_DIMS);
             goto bad;
         }
         t->n_elems = 1;
@@ -334,7 +326,7 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
             if ((st = rd_u64(&c, &t->ne[d], name))) goto bad;
             /* the product must stay far below 2^63 so that byte sizes cannot overflow */
             if (t->ne[d] == 0 || t->ne[d] > (1ull << 40) || t->n_elems > (1ull << 50) / t->ne[d]) {
-                st = fail(&c, QI_ERR_GGUF_SHAPE, "tensor '%s': dimension %u is %llu (zero or too large)",
+                st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_SHAPE, "tensor '%s': dimension %u is %llu (zero or too large)",
                           name, d, (unsigned long long)t->ne[d]);
                 goto bad;
             }
@@ -342,12 +334,12 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
         }
         if ((st = rd_u32(&c, &t->type, name))) goto bad;
         if (!ggml_type_name(t->type)) {
-            st = fail(&c, QI_ERR_GGUF_TYPE, "tensor '%s': unknown tensor type %u", name, t->type);
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_TYPE, "tensor '%s': unknown tensor type %u", name, t->type);
             goto bad;
         }
         uint64_t blk = (uint64_t)ggml_type_block(t->type);
         if (t->ne[0] % blk) {
-            st = fail(&c, QI_ERR_GGUF_SHAPE, "tensor '%s': row length %llu is not a multiple of the %s block size %llu",
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_SHAPE, "tensor '%s': row length %llu is not a multiple of the %s block size %llu",
                       name, (unsigned long long)t->ne[0], ggml_type_name(t->type), (unsigned long long)blk);
             goto bad;
         }
@@ -356,15 +348,15 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
     }
     if (has_duplicate(&g->tensors[0].name, sizeof(gguf_tensor), g->n_tensors, &dup, &st)) {
         print_name(name, sizeof name, g->tensors[dup].name);
-        st = fail(&c, QI_ERR_GGUF_DUPLICATE, "tensor '%s' appears twice", name);
+        st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_DUPLICATE, "tensor '%s' appears twice", name);
         goto bad;
     }
-    if (st) { fail(&c, st, "out of memory"); goto bad; }
+    if (st) { fail_msg(c.err, c.err_size, st, "out of memory"); goto bad; }
 
     /* data section starts at the next multiple of the alignment */
     uint64_t data = (c.pos + g->alignment - 1) / g->alignment * g->alignment;
     if (g->n_tensors && data > size) {
-        st = fail(&c, QI_ERR_GGUF_TRUNCATED, "truncated: tensor data section would start at %llu, file has %llu bytes",
+        st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_TRUNCATED, "truncated: tensor data section would start at %llu, file has %llu bytes",
                   (unsigned long long)data, (unsigned long long)size);
         goto bad;
     }
@@ -374,20 +366,20 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
         gguf_tensor *t = &g->tensors[i];
         print_name(name, sizeof name, t->name);
         if (t->offset % g->alignment) {
-            st = fail(&c, QI_ERR_GGUF_OFFSET, "tensor '%s': data offset %llu is not a multiple of the alignment %llu",
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_OFFSET, "tensor '%s': data offset %llu is not a multiple of the alignment %llu",
                       name, (unsigned long long)t->offset, (unsigned long long)g->alignment);
             goto bad;
         }
         /* data starting past the end is a bad offset; data that starts inside
          * but runs past the end means the file was cut short */
         if (t->offset >= avail) {
-            st = fail(&c, QI_ERR_GGUF_OFFSET,
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_OFFSET,
                       "tensor '%s': data offset %llu lies past the end of the data section (%llu bytes)",
                       name, (unsigned long long)t->offset, (unsigned long long)avail);
             goto bad;
         }
         if (t->n_bytes > avail - t->offset) {
-            st = fail(&c, QI_ERR_GGUF_TRUNCATED,
+            st = fail_msg(c.err, c.err_size, QI_ERR_GGUF_TRUNCATED,
                       "truncated: tensor '%s' needs data up to byte %llu of the data section, which has %llu",
                       name, (unsigned long long)(t->offset + t->n_bytes), (unsigned long long)avail);
             goto bad;
@@ -439,25 +431,21 @@ qi_status gguf_open_ex(const char *path, int huge_pages, gguf_file *g, char *err
     memset(g, 0, sizeof *g);
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        if (err) snprintf(err, err_size, "cannot open '%s': %s", path, strerror(errno));
-        return QI_ERR_IO;
+        return fail_msg(err, err_size, QI_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (err) snprintf(err, err_size, "'%s' is not a regular file", path);
         close(fd);
-        return QI_ERR_IO;
+        return fail_msg(err, err_size, QI_ERR_IO, "'%s' is not a regular file", path);
     }
     if (sb.st_size == 0) {
         close(fd);
-        if (err) snprintf(err, err_size, "not a GGUF file: '%s' is empty", path);
-        return QI_ERR_GGUF_MAGIC;
+        return fail_msg(err, err_size, QI_ERR_GGUF_MAGIC, "not a GGUF file: '%s' is empty", path);
     }
     void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd); /* the mapping keeps the file alive */
     if (p == MAP_FAILED) {
-        if (err) snprintf(err, err_size, "cannot map '%s': %s", path, strerror(errno));
-        return QI_ERR_IO;
+        return fail_msg(err, err_size, QI_ERR_IO, "cannot map '%s': %s", path, strerror(errno));
     }
     size_t region = (size_t)sb.st_size;
     if (huge_pages) {

@@ -1,21 +1,12 @@
 /* Sessions: validate the config, size every buffer once, feed tokens in
  * chunks through forward(), keep the last logits, sample. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "attention.h"
+#include "fail.h"
 #include "session.h"
-
-static qi_status set_err(qi_session *s, qi_status st, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->err, sizeof s->err, fmt, ap);
-    va_end(ap);
-    return st;
-}
 
 static void scratch_free(qi_scratch *S) {
     float **bufs[] = {&S->x, &S->xn, &S->q, &S->k, &S->v, &S->att, &S->gate, &S->up,
@@ -74,27 +65,19 @@ typedef struct session_plan {
 } session_plan;
 
 static qi_status plan_session(const qi_model *m, const qi_config *cfg, session_plan *p, char *msg, size_t msg_size) {
-    if (!m) {
-        if (msg && msg_size) snprintf(msg, msg_size, "model is NULL");
-        return QI_ERR_INVALID_ARG;
-    }
-    if (m->vocab_only) {
-        if (msg && msg_size) snprintf(msg, msg_size, "the model file holds only a vocabulary: no weights to run");
-        return QI_ERR_MODEL_TENSOR;
-    }
+    if (!m) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "model is NULL");
+    if (m->vocab_only)
+        return fail_msg(msg, msg_size, QI_ERR_MODEL_TENSOR, "the model file holds only a vocabulary: no weights to run");
     if (cfg) p->c = *cfg; else qi_config_default(&p->c);
     qi_status st = qi_config_check(&p->c, msg, msg_size);
     if (st) return st;
     p->capacity = p->c.kv_capacity ? p->c.kv_capacity : m->n_ctx_train;
-    if (p->c.kv_type == QI_KV_Q8_0 && m->head_dim % 32) {
-        if (msg && msg_size) snprintf(msg, msg_size, "kv_type q8_0 needs a head dimension divisible by 32 (this model: %d)", m->head_dim);
-        return QI_ERR_INVALID_ARG;
-    }
-    if (p->capacity > m->n_ctx_train) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "kv_capacity = %d exceeds the model's context length %d", p->capacity, m->n_ctx_train);
-        return QI_ERR_INVALID_ARG;
-    }
+    if (p->c.kv_type == QI_KV_Q8_0 && m->head_dim % 32)
+        return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG,
+                        "kv_type q8_0 needs a head dimension divisible by 32 (this model: %d)", m->head_dim);
+    if (p->capacity > m->n_ctx_train)
+        return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "kv_capacity = %d exceeds the model's context length %d",
+                        p->capacity, m->n_ctx_train);
     p->chunk = p->c.prefill_chunk < p->capacity ? p->c.prefill_chunk : p->capacity;
     p->threads = p->c.n_threads ? p->c.n_threads : physical_cores();
     return QI_OK;
@@ -129,10 +112,7 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
     const char *force = getenv("QINFER_ISA");
     if (!force && c.isa != QI_ISA_AUTO) force = qi_isa_name(c.isa);
     const qi_kernels *kern = kernels_select(force, kmsg, sizeof kmsg);
-    if (!kern) {
-        if (msg && msg_size) snprintf(msg, msg_size, "%s", kmsg);
-        return QI_ERR_INVALID_ARG;
-    }
+    if (!kern) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "%s", kmsg);
     qi_session *s = calloc(1, sizeof *s);
     if (!s) return QI_ERR_NOMEM;
     s->model = m;
@@ -149,11 +129,10 @@ qi_status qi_session_new(const qi_model *m, const qi_config *cfg, qi_session **o
         st = !s->logits || !s->history ? QI_ERR_NOMEM : sampler_init(&s->sampler, m->n_vocab, c.seed);
     }
     if (st) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "out of memory for a %d-token session (%.1f MiB in all, the KV cache %.1f MiB of %s)",
-                     capacity, qi_session_bytes(m, cfg) / 1048576.0,
-                     kv_plan_bytes(m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type) / 1048576.0,
-                     qi_kv_type_name(c.kv_type));
+        fail_msg(msg, msg_size, st, "out of memory for a %d-token session (%.1f MiB in all, the KV cache %.1f MiB of %s)",
+                 capacity, qi_session_bytes(m, cfg) / 1048576.0,
+                 kv_plan_bytes(m->n_layer, capacity, m->n_head_kv * m->head_dim, c.kv_type) / 1048576.0,
+                 qi_kv_type_name(c.kv_type));
         qi_session_free(s);
         return st;
     }
@@ -177,15 +156,17 @@ const char *qi_session_errmsg(const qi_session *s) { return s ? s->err : "sessio
 qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_logits) {
     if (!s) return QI_ERR_INVALID_ARG;
     s->err[0] = 0;
-    if (n < 0 || (n > 0 && !ids)) return set_err(s, QI_ERR_INVALID_ARG, "eval: bad token array (n = %d)", n);
+    if (n < 0 || (n > 0 && !ids))
+        return fail_msg(s->err, sizeof s->err, QI_ERR_INVALID_ARG, "eval: bad token array (n = %d)", n);
     if (n == 0) return QI_OK;
     const qi_model *m = s->model;
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= m->n_vocab)
-            return set_err(s, QI_ERR_BAD_TOKEN, "token id %d at index %d is outside [0, %d)", ids[i], i, m->n_vocab);
+            return fail_msg(s->err, sizeof s->err, QI_ERR_BAD_TOKEN, "token id %d at index %d is outside [0, %d)", ids[i],
+                            i, m->n_vocab);
     if (n > s->kv.capacity - s->pos)
-        return set_err(s, QI_ERR_CONTEXT_FULL, "context full: %d tokens in the cache, %d more do not fit in %d",
-                       s->pos, n, s->kv.capacity);
+        return fail_msg(s->err, sizeof s->err, QI_ERR_CONTEXT_FULL,
+                        "context full: %d tokens in the cache, %d more do not fit in %d", s->pos, n, s->kv.capacity);
     size_t V = (size_t)m->n_vocab;
     memcpy(s->history + s->pos, ids, (size_t)n * sizeof *ids);
     for (int i = 0; i < n; i += s->chunk) {
@@ -209,7 +190,7 @@ int qi_session_capacity(const qi_session *s) { return s ? s->kv.capacity : 0; }
 qi_status qi_session_rewind(qi_session *s, int pos) {
     if (!s) return QI_ERR_INVALID_ARG;
     if (pos < 0 || pos > s->pos)
-        return set_err(s, QI_ERR_INVALID_ARG, "rewind to %d: must be in [0, %d]", pos, s->pos);
+        return fail_msg(s->err, sizeof s->err, QI_ERR_INVALID_ARG, "rewind to %d: must be in [0, %d]", pos, s->pos);
     if (pos < s->pos) s->has_logits = 0; /* the last logits belonged to a dropped token */
     s->pos = pos;
     s->err[0] = 0;
@@ -218,14 +199,16 @@ qi_status qi_session_rewind(qi_session *s, int pos) {
 
 qi_status qi_session_sample(qi_session *s, int32_t *token) {
     if (!s || !token) return QI_ERR_INVALID_ARG;
-    if (!s->has_logits) return set_err(s, QI_ERR_INVALID_ARG, "sample: no logits yet (feed a token first)");
+    if (!s->has_logits)
+        return fail_msg(s->err, sizeof s->err, QI_ERR_INVALID_ARG, "sample: no logits yet (feed a token first)");
     s->err[0] = 0;
     int32_t t = -1;
     qi_status st = sampler_sample(&s->sampler, &s->cfg, s->logits, s->history, s->pos, &t);
-    if (st) return set_err(s, st, "sampler failed: %s", qi_status_str(st));
+    if (st) return fail_msg(s->err, sizeof s->err, st, "sampler failed: %s", qi_status_str(st));
     /* sample.c is editable by the optimisation loop: check what it returns */
     if (t < 0 || t >= s->model->n_vocab)
-        return set_err(s, QI_ERR_BAD_TOKEN, "sampler returned token %d, outside [0, %d)", t, s->model->n_vocab);
+        return fail_msg(s->err, sizeof s->err, QI_ERR_BAD_TOKEN, "sampler returned token %d, outside [0, %d)", t,
+                        s->model->n_vocab);
     *token = t;
     return QI_OK;
 }
@@ -251,16 +234,18 @@ qi_status qi_session_set_sampling(qi_session *s, const qi_config *cfg) {
 qi_status qi_session_prompt(qi_session *s, const int32_t *ids, int n, int *n_reused) {
     if (!s) return QI_ERR_INVALID_ARG;
     if (n_reused) *n_reused = 0;
-    if (n <= 0 || !ids) return set_err(s, QI_ERR_INVALID_ARG, "prompt: empty (n = %d)", n);
+    if (n <= 0 || !ids) return fail_msg(s->err, sizeof s->err, QI_ERR_INVALID_ARG, "prompt: empty (n = %d)", n);
     int keep = 0;
     while (keep < n && keep < s->pos && s->history[keep] == ids[keep]) keep++;
     if (keep == n) keep = n - 1; /* the last token is fed again for its logits */
     /* check before rewinding, so that a failure leaves the session as it was */
     if (n - keep > s->kv.capacity - keep)
-        return set_err(s, QI_ERR_CONTEXT_FULL, "context full: a %d-token prompt does not fit in %d", n, s->kv.capacity);
+        return fail_msg(s->err, sizeof s->err, QI_ERR_CONTEXT_FULL, "context full: a %d-token prompt does not fit in %d", n,
+                        s->kv.capacity);
     for (int i = keep; i < n; i++)
         if (ids[i] < 0 || ids[i] >= s->model->n_vocab)
-            return set_err(s, QI_ERR_BAD_TOKEN, "token id %d at index %d is outside [0, %d)", ids[i], i, s->model->n_vocab);
+            return fail_msg(s->err, sizeof s->err, QI_ERR_BAD_TOKEN, "token id %d at index %d is outside [0, %d)", ids[i],
+                            i, s->model->n_vocab);
     qi_session_rewind(s, keep);
     qi_status st = qi_session_eval(s, ids + keep, n - keep, NULL);
     if (!st && n_reused) *n_reused = keep;
@@ -282,7 +267,7 @@ qi_status qi_generate(qi_session *s, int max_tokens, qi_token_fn fn, void *user,
         }
         local.n_gen++;
         if (fn && fn(user, tok)) {
-            st = set_err(s, QI_ERR_CANCELLED, "generation stopped by the caller");
+            st = fail_msg(s->err, sizeof s->err, QI_ERR_CANCELLED, "generation stopped by the caller");
             break;
         }
         if (local.n_gen < max_tokens && (st = qi_session_eval(s, &tok, 1, NULL))) break;

@@ -1,7 +1,5 @@
 /* Qwen2 byte-level BPE: vocab and merge tables, the pre-tokenizer split,
  * BPE by rank with a heap, and the streaming detokenizer. See tokenizer.h. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fail.h"
@@ -243,6 +241,23 @@ static qi_status load_specials(qi_tokenizer *t) {
     return QI_OK;
 }
 
+/* Encoding needs the Qwen2 split and a token for every byte. A missing
+ * pre key is taken as qwen2: this runtime only loads Qwen2 models.
+ * llama.cpp gives the same split to "deepseek-r1-qwen" and "megrez".
+ * QI_OK, or QI_ERR_TOKENIZER with the reason in t->enc_err (a vocab that
+ * can not encode still loads, and decodes). */
+static qi_status check_encoder(qi_tokenizer *t, const gguf_str *pre) {
+    if (pre && !gguf_str_eq(*pre, "qwen2") && !gguf_str_eq(*pre, "deepseek-r1-qwen") && !gguf_str_eq(*pre, "megrez"))
+        return fail_msg(t->enc_err, sizeof t->enc_err, QI_ERR_TOKENIZER,
+                        "tokenizer.ggml.pre \"%.*s\" is not supported (only \"qwen2\")", (int)(pre->len > 40 ? 40 : pre->len),
+                        pre->ptr);
+    for (unsigned b = 0; b < 256; b++)
+        if (t->byte_id[b] < 0)
+            return fail_msg(t->enc_err, sizeof t->enc_err, QI_ERR_TOKENIZER,
+                            "byte 0x%02X has no token in tokenizer.ggml.tokens", b);
+    return QI_OK;
+}
+
 qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err_size) {
     if (err && err_size) err[0] = 0;
     if (!out) return QI_ERR_INVALID_ARG;
@@ -269,32 +284,18 @@ qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err
         (st = load_special_id(g, t, "tokenizer.ggml.eos_token_id", &t->eos, err, err_size)))
         goto bad;
 
-    /* Encoding needs the Qwen2 split and a token for every byte. A missing
-     * pre key is taken as qwen2: this runtime only loads Qwen2 models.
-     * llama.cpp gives the same split to "deepseek-r1-qwen" and "megrez". */
-    t->can_encode = 1;
     gguf_str pre;
-    if (gguf_find_kv(g, "tokenizer.ggml.pre")) {
-        if (!gguf_get_str(g, "tokenizer.ggml.pre", &pre)) {
-            st = fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.pre is not a string");
-            goto bad;
-        }
-        if (!gguf_str_eq(pre, "qwen2") && !gguf_str_eq(pre, "deepseek-r1-qwen") &&
-            !gguf_str_eq(pre, "megrez")) {
-            t->can_encode = 0;
-            snprintf(t->enc_err, sizeof t->enc_err, "tokenizer.ggml.pre \"%.*s\" is not supported (only \"qwen2\")",
-                     (int)(pre.len > 40 ? 40 : pre.len), pre.ptr);
-        }
+    int has_pre = gguf_find_kv(g, "tokenizer.ggml.pre") != NULL;
+    if (has_pre && !gguf_get_str(g, "tokenizer.ggml.pre", &pre)) {
+        st = fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.pre is not a string");
+        goto bad;
     }
     for (unsigned b = 0; b < 256; b++) {
         unsigned char u[4];
         int k = uni_encode(byte_to_cp(b), u);
         t->byte_id[b] = vocab_find2(t, (const char *)u, (size_t)k, "", 0);
-        if (t->byte_id[b] < 0 && t->can_encode) {
-            t->can_encode = 0;
-            snprintf(t->enc_err, sizeof t->enc_err, "byte 0x%02X has no token in tokenizer.ggml.tokens", b);
-        }
     }
+    t->can_encode = check_encoder(t, has_pre ? &pre : NULL) == QI_OK;
     *out = t;
     return QI_OK;
 bad:
