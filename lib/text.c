@@ -65,8 +65,4 @@ int32_t qi_token_id(const qi_model *m, const char *token_text) {
     return m && m->tok && token_text ? tok_find(m->tok, token_text) : -1;
 }
 
-int qi_token_is_eog(const qi_model *m, int32_t id) {
-    if (!m || !m->tok || id < 0) return 0;
-    /* the file's eos, and the two ends Qwen2.5-Instruct's generation config lists */
-    return id == tok_eos(m->tok) || id == tok_find(m->tok, "<|im_end|>") || id == tok_find(m->tok, "<|endoftext|>");
-}
+int qi_token_is_eog(const qi_model *m, int32_t id) { return m && tok_is_eog(m->tok, id); }

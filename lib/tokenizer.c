@@ -23,7 +23,8 @@ struct qi_tokenizer {
     special *spec;            /* CONTROL and USER_DEFINED tokens, longest first */
     int n_spec;
     uint8_t spec_first[256];  /* 1: a USER_DEFINED token starts with this byte, 2: a CONTROL one */
-    int32_t bos, eos;
+    int32_t eog[3];           /* ids that end a generation, found once at load */
+    int n_eog;
     size_t max_len;           /* longest vocab string: bounds any token's bytes */
     int can_encode;
     char enc_err[128];
@@ -241,6 +242,14 @@ static qi_status load_specials(qi_tokenizer *t) {
     return QI_OK;
 }
 
+/* The ids that end a generation: the file's eos, and the two ends
+ * Qwen2.5-Instruct's generation config lists, each once. */
+static void find_eog(qi_tokenizer *t, int32_t eos) {
+    int32_t ends[3] = {eos, tok_find(t, "<|im_end|>"), tok_find(t, "<|endoftext|>")};
+    for (int i = 0; i < 3; i++)
+        if (ends[i] >= 0 && !tok_is_eog(t, ends[i])) t->eog[t->n_eog++] = ends[i];
+}
+
 /* Encoding needs the Qwen2 split and a token for every byte. A missing
  * pre key is taken as qwen2: this runtime only loads Qwen2 models.
  * llama.cpp gives the same split to "deepseek-r1-qwen" and "megrez".
@@ -280,9 +289,11 @@ qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err
     qi_status st;
     if ((st = load_tokens(g, t, err, err_size)) || (st = load_merges(g, t, err, err_size))) goto bad;
     if ((st = load_specials(t))) { fail_msg(err, err_size, st, "out of memory"); goto bad; }
-    if ((st = load_special_id(g, t, "tokenizer.ggml.bos_token_id", &t->bos, err, err_size)) ||
-        (st = load_special_id(g, t, "tokenizer.ggml.eos_token_id", &t->eos, err, err_size)))
+    int32_t bos, eos; /* bos is only checked: nothing here puts it in front of a text */
+    if ((st = load_special_id(g, t, "tokenizer.ggml.bos_token_id", &bos, err, err_size)) ||
+        (st = load_special_id(g, t, "tokenizer.ggml.eos_token_id", &eos, err, err_size)))
         goto bad;
+    find_eog(t, eos);
 
     gguf_str pre;
     int has_pre = gguf_find_kv(g, "tokenizer.ggml.pre") != NULL;
@@ -318,8 +329,6 @@ void tok_free(qi_tokenizer *t) {
 
 int tok_n_vocab(const qi_tokenizer *t) { return t ? t->n_tokens : 0; }
 int tok_n_merges(const qi_tokenizer *t) { return t ? t->n_merges : 0; }
-int32_t tok_eos(const qi_tokenizer *t) { return t ? t->eos : -1; }
-int32_t tok_bos(const qi_tokenizer *t) { return t ? t->bos : -1; }
 
 int32_t tok_find(const qi_tokenizer *t, const char *text) {
     if (!t || !text) return -1;
@@ -330,6 +339,12 @@ const char *tok_token_text(const qi_tokenizer *t, int32_t id, size_t *len) {
     if (!t || id < 0 || id >= t->n_tokens) { if (len) *len = 0; return NULL; }
     if (len) *len = t->off[id + 1] - t->off[id];
     return t->text + t->off[id];
+}
+
+int tok_is_eog(const qi_tokenizer *t, int32_t id) {
+    for (int i = 0; t && i < t->n_eog; i++)
+        if (id == t->eog[i]) return 1;
+    return 0;
 }
 
 int tok_token_type(const qi_tokenizer *t, int32_t id) {

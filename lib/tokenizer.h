@@ -48,8 +48,9 @@ void tok_free(qi_tokenizer *t);
 
 int tok_n_vocab(const qi_tokenizer *t);     /* entries in tokenizer.ggml.tokens */
 int tok_n_merges(const qi_tokenizer *t);
-int32_t tok_eos(const qi_tokenizer *t);     /* tokenizer.ggml.eos_token_id, -1 if none */
-int32_t tok_bos(const qi_tokenizer *t);     /* tokenizer.ggml.bos_token_id, -1 if none */
+/* 1 if id ends a generation: tokenizer.ggml.eos_token_id, <|im_end|> or
+ * <|endoftext|> (resolved once, in tok_load) */
+int tok_is_eog(const qi_tokenizer *t, int32_t id);
 
 /* Token string as stored in the vocab ("<|im_end|>", "Ġhello") -> id, or -1. */
 int32_t tok_find(const qi_tokenizer *t, const char *text);

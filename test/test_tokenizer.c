@@ -82,8 +82,9 @@ static void print_ids(const char *label, const int32_t *v, size_t n) {
 static void test_load_info(void) {
     CHECK(tok_n_vocab(T) == 151936, "n_vocab %d", tok_n_vocab(T));
     CHECK(tok_n_merges(T) == 151387, "n_merges %d", tok_n_merges(T));
-    CHECK(tok_eos(T) == 151645, "eos %d", tok_eos(T));
-    CHECK(tok_bos(T) == 151643, "bos %d", tok_bos(T));
+    /* eos (<|im_end|>) and <|endoftext|> end a generation, nothing else */
+    CHECK(tok_is_eog(T, 151645) && tok_is_eog(T, 151643), "end-of-generation ids");
+    CHECK(!tok_is_eog(T, 151644) && !tok_is_eog(T, 9707) && !tok_is_eog(T, -1), "not end-of-generation ids");
     CHECK(tok_find(T, "<|im_end|>") == 151645, "im_end");
     CHECK(tok_find(T, "<|im_start|>") == 151644, "im_start");
     CHECK(tok_find(T, "\xC4\xA0world") == 1879, "Gworld %d", tok_find(T, "\xC4\xA0world"));
@@ -624,7 +625,7 @@ static void test_load_errors(void) {
         CHECK(tok_encode(t, "abc<|end|>ab<x>[PAD]", 20, 1, &ids, &ni, &cap) == QI_OK, "encode");
         static const int32_t want[] = {257, 258, 256, 259, '[' , 'P', 'A', 'D', ']'};
         CHECK(same_ids(ids, ni, want, 9), "small vocab ids");
-        CHECK(tok_eos(t) == 258 && tok_bos(t) == -1 && tok_n_merges(t) == 2, "small vocab ids");
+        CHECK(tok_is_eog(t, 258) && !tok_is_eog(t, 257) && tok_n_merges(t) == 2, "small vocab ids");
         free(ids);
         tok_free(t);
         t = NULL;
