@@ -1,5 +1,5 @@
 /* Qwen2 byte-level BPE: vocab and merge tables, the pre-tokenizer split,
- * BPE by rank with a heap, and the streaming detokenizer. See tokenizer.h. */
+ * BPE by rank with a heap, and the bytes of a token. See tokenizer.h. */
 #include <stdlib.h>
 #include <string.h>
 #include "fail.h"
@@ -25,7 +25,6 @@ struct qi_tokenizer {
     uint8_t spec_first[256];  /* 1: a USER_DEFINED token starts with this byte, 2: a CONTROL one */
     int32_t eog[3];           /* ids that end a generation, found once at load */
     int n_eog;
-    size_t max_len;           /* longest vocab string: bounds any token's bytes */
     int can_encode;
     char enc_err[128];
 };
@@ -143,7 +142,6 @@ static qi_status load_tokens(const gguf_file *g, qi_tokenizer *t, char *err, siz
         memcpy(t->text + o, s.ptr, s.len);
         t->off[i] = o;
         o += s.len;
-        if (s.len > t->max_len) t->max_len = s.len;
         uint32_t h = fnv(FNV_INIT, s.ptr, s.len);
         /* a duplicate string keeps its first id */
         uint32_t slot = h & t->vmask;
@@ -333,12 +331,6 @@ int tok_n_merges(const qi_tokenizer *t) { return t ? t->n_merges : 0; }
 int32_t tok_find(const qi_tokenizer *t, const char *text) {
     if (!t || !text) return -1;
     return vocab_find2(t, text, strlen(text), "", 0);
-}
-
-const char *tok_token_text(const qi_tokenizer *t, int32_t id, size_t *len) {
-    if (!t || id < 0 || id >= t->n_tokens) { if (len) *len = 0; return NULL; }
-    if (len) *len = t->off[id + 1] - t->off[id];
-    return t->text + t->off[id];
 }
 
 int tok_is_eog(const qi_tokenizer *t, int32_t id) {
@@ -594,12 +586,12 @@ qi_status tok_encode(const qi_tokenizer *t, const char *text, size_t len, int pa
 
 /* ---- decode ------------------------------------------------------------------- */
 
+/* min(cap, n) bytes written so far, n counted in full */
 typedef struct sink { char *out; size_t cap, n; } sink;
 
-static void sink_put(sink *k, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++, k->n++)
-        if (k->n < k->cap) k->out[k->n] = (char)b[i];
+static void sink_byte(sink *k, unsigned char b) {
+    if (k->n < k->cap) k->out[k->n] = (char)b;
+    k->n++;
 }
 
 static int hexval(int c) {
@@ -608,19 +600,19 @@ static int hexval(int c) {
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* The raw bytes of token id, one at a time, into fn. */
-static void token_bytes(const qi_tokenizer *t, int32_t id, void (*fn)(void *, unsigned char), void *ctx) {
-    if (!t || id < 0 || id >= t->n_tokens) return;
+size_t tok_token_bytes(const qi_tokenizer *t, int32_t id, char *out, size_t cap) {
+    sink k = {out, out ? cap : 0, 0};
+    if (!t || id < 0 || id >= t->n_tokens) return 0;
     const unsigned char *s = (const unsigned char *)t->text + t->off[id];
     size_t len = t->off[id + 1] - t->off[id];
     switch (t->type[id]) {
     case TOK_UNUSED:
-        return;
+        return 0;
     case TOK_BYTE:                       /* "<0xAB>" */
         if (len == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>' &&
             hexval(s[3]) >= 0 && hexval(s[4]) >= 0) {
-            fn(ctx, (unsigned char)(hexval(s[3]) * 16 + hexval(s[4])));
-            return;
+            sink_byte(&k, (unsigned char)(hexval(s[3]) * 16 + hexval(s[4])));
+            return k.n;
         }
         break;
     case TOK_CONTROL: case TOK_USER_DEFINED:
@@ -638,68 +630,11 @@ static void token_bytes(const qi_tokenizer *t, int32_t id, void (*fn)(void *, un
         for (size_t i = 0; i < len;) {
             uint32_t c;
             i += (size_t)uni_decode(s + i, len - i, &c);
-            fn(ctx, (unsigned char)cp_to_byte(c));
+            sink_byte(&k, (unsigned char)cp_to_byte(c));
         }
-        return;
+        return k.n;
     }
     }
-    for (size_t i = 0; i < len; i++) fn(ctx, s[i]);
-}
-
-static void sink_byte(void *ctx, unsigned char b) { sink_put(ctx, &b, 1); }
-
-size_t tok_token_bytes(const qi_tokenizer *t, int32_t id, char *out, size_t cap) {
-    sink k = {out, out ? cap : 0, 0};
-    token_bytes(t, id, sink_byte, &k);
+    for (size_t i = 0; i < len; i++) sink_byte(&k, s[i]);
     return k.n;
-}
-
-static const unsigned char REPLACEMENT[3] = {0xEF, 0xBF, 0xBD};
-
-typedef struct stream_ctx { tok_stream *s; sink k; } stream_ctx;
-
-/* One byte into the UTF-8 assembler. A byte that can not continue the held
- * prefix ends it (one U+FFFD for the prefix) and is then looked at afresh. */
-static void stream_byte(void *ctx, unsigned char b) {
-    stream_ctx *c = ctx;
-    tok_stream *s = c->s;
-    for (;;) {
-        if (s->n_pending == 0) {
-            int len = uni_utf8_len(b);
-            if (len == 1) sink_put(&c->k, &b, 1);
-            else if (len == 0) sink_put(&c->k, REPLACEMENT, 3);
-            else { s->pending[0] = b; s->n_pending = 1; }
-            return;
-        }
-        if (uni_utf8_cont_ok(s->pending[0], s->n_pending, b)) {
-            s->pending[s->n_pending++] = b;
-            if (s->n_pending == uni_utf8_len(s->pending[0])) {
-                sink_put(&c->k, s->pending, (size_t)s->n_pending);
-                s->n_pending = 0;
-            }
-            return;
-        }
-        sink_put(&c->k, REPLACEMENT, 3);
-        s->n_pending = 0;
-    }
-}
-
-size_t tok_stream_feed(const qi_tokenizer *t, tok_stream *s, int32_t id, char *out, size_t cap) {
-    if (!s) return 0;
-    if (s->n_pending < 0 || s->n_pending > 3) s->n_pending = 0;
-    stream_ctx c = {s, {out, out ? cap : 0, 0}};
-    token_bytes(t, id, stream_byte, &c);
-    return c.k.n;
-}
-
-size_t tok_stream_flush(tok_stream *s, char *out, size_t cap) {
-    sink k = {out, out ? cap : 0, 0};
-    if (s && s->n_pending) sink_put(&k, REPLACEMENT, 3);
-    if (s) s->n_pending = 0;
-    return k.n;
-}
-
-size_t tok_stream_bound(const qi_tokenizer *t) {
-    /* every byte of the token plus the held ones may turn into U+FFFD */
-    return 3 * ((t ? t->max_len : 0) + 4);
 }
