@@ -17,6 +17,7 @@
 #define GGUF_MAGIC 0x46554747u /* "GGUF" little-endian */
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
+#define NAME_BUF 256 /* a key or tensor name as messages print it (at most 200 bytes of it) */
 
 static const struct { const char *name; int block, size; } type_table[GGML_TYPE_COUNT] = {
     [GGML_F32] = {"F32", 1, 4},      [GGML_F16] = {"F16", 1, 2},
@@ -191,7 +192,7 @@ static qi_status check_unique(cursor *c, const gguf_str *names, size_t stride, u
         uint64_t h = str_hash(s) & (cap - 1);
         while (slots[h] && !str_eq(name_at(names, stride, slots[h] - 1), s)) h = (h + 1) & (cap - 1);
         if (slots[h]) {
-            char name[256];
+            char name[NAME_BUF];
             print_name(name, sizeof name, s);
             st = fail_msg(c->err, c->err_size, QI_ERR_GGUF_DUPLICATE, "%s '%s' appears twice", what, name);
         }
@@ -283,13 +284,20 @@ static qi_status read_alignment(cursor *c, const gguf_kv *kv, uint64_t *alignmen
     return QI_OK;
 }
 
+/* The name that starts entry i of a list: messages call it "<kind> #i"
+ * until it is read, then by the name itself (printed into name). */
+static qi_status rd_name(cursor *c, const char *kind, uint64_t i, gguf_str *s, char name[NAME_BUF]) {
+    snprintf(name, NAME_BUF, "%s #%llu", kind, (unsigned long long)i);
+    qi_status st = rd_str(c, s, name);
+    if (!st) print_name(name, NAME_BUF, *s);
+    return st;
+}
+
 /* Key i: its name, its type, its value (an array is checked and skipped). */
 static qi_status read_kv(cursor *c, uint64_t i, gguf_kv *kv) {
-    char name[256];
-    snprintf(name, sizeof name, "metadata key #%llu", (unsigned long long)i);
-    qi_status st = rd_str(c, &kv->key, name);
+    char name[NAME_BUF];
+    qi_status st = rd_name(c, "metadata key", i, &kv->key, name);
     if (st) return st;
-    print_name(name, sizeof name, kv->key);
     if ((st = rd_u32(c, &kv->type, name))) return st;
     if (kv->type >= GGUF_VTYPE_COUNT)
         return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TYPE, "metadata '%s': unknown value type %u", name, kv->type);
@@ -315,11 +323,9 @@ static qi_status read_metadata(cursor *c, gguf_file *g) {
 /* Tensor info i: name, dimensions, type and data offset; its element and
  * byte counts follow. */
 static qi_status read_tensor_info(cursor *c, uint64_t i, gguf_tensor *t) {
-    char name[256];
-    snprintf(name, sizeof name, "tensor info #%llu", (unsigned long long)i);
-    qi_status st = rd_str(c, &t->name, name);
+    char name[NAME_BUF];
+    qi_status st = rd_name(c, "tensor info", i, &t->name, name);
     if (st) return st;
-    print_name(name, sizeof name, t->name);
     if ((st = rd_u32(c, &t->n_dims, name))) return st;
     if (t->n_dims == 0 || t->n_dims > GGUF_MAX_DIMS)
         return fail_msg(c->err, c->err_size, QI_ERR_GGUF_SHAPE, "tensor '%s': %u dimensions (1 to %d allowed)", name,
@@ -368,7 +374,7 @@ static qi_status place_tensor_data(cursor *c, gguf_file *g) {
     uint64_t avail = data <= c->size ? c->size - data : 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
-        char name[256];
+        char name[NAME_BUF];
         print_name(name, sizeof name, t->name);
         if (t->offset % g->alignment)
             return fail_msg(c->err, c->err_size, QI_ERR_GGUF_OFFSET,
