@@ -11,7 +11,7 @@ typedef struct special { int32_t id; uint32_t len; int control; } special;
 typedef struct vocab_slot { uint32_t hash; int32_t id; } vocab_slot;         /* id -1: empty */
 
 struct qi_tokenizer {
-    int n_tokens, n_merges;
+    int n_tokens;
     char *text;               /* every vocab string, back to back */
     size_t *off;              /* [n_tokens + 1] offsets into text */
     uint8_t *type;            /* enum tok_type per token */
@@ -25,8 +25,7 @@ struct qi_tokenizer {
     uint8_t spec_first[256];  /* 1: a USER_DEFINED token starts with this byte, 2: a CONTROL one */
     int32_t eog[3];           /* ids that end a generation, found once at load */
     int n_eog;
-    int can_encode;
-    char enc_err[128];
+    int can_encode;           /* the Qwen2 split, and a token for every byte */
 };
 
 /* ---- GPT-2 byte <-> unicode mapping ------------------------------------------
@@ -184,7 +183,6 @@ static qi_status load_merges(const gguf_file *g, qi_tokenizer *t, char *err, siz
             return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges has %llu entries",
                         (unsigned long long)n);
     }
-    t->n_merges = (int)n;
     uint64_t cap = 1024;
     while (cap < 2 * n) cap <<= 1;
     t->mtab = malloc(cap * sizeof *t->mtab);
@@ -251,18 +249,13 @@ static void find_eog(qi_tokenizer *t, int32_t eos) {
 /* Encoding needs the Qwen2 split and a token for every byte. A missing
  * pre key is taken as qwen2: this runtime only loads Qwen2 models.
  * llama.cpp gives the same split to "deepseek-r1-qwen" and "megrez".
- * QI_OK, or QI_ERR_TOKENIZER with the reason in t->enc_err (a vocab that
- * can not encode still loads, and decodes). */
-static qi_status check_encoder(qi_tokenizer *t, const gguf_str *pre) {
+ * A vocab that can not encode still loads, and decodes. */
+static int can_encode(const qi_tokenizer *t, const gguf_str *pre) {
     if (pre && !gguf_str_eq(*pre, "qwen2") && !gguf_str_eq(*pre, "deepseek-r1-qwen") && !gguf_str_eq(*pre, "megrez"))
-        return fail_msg(t->enc_err, sizeof t->enc_err, QI_ERR_TOKENIZER,
-                        "tokenizer.ggml.pre \"%.*s\" is not supported (only \"qwen2\")", (int)(pre->len > 40 ? 40 : pre->len),
-                        pre->ptr);
+        return 0;
     for (unsigned b = 0; b < 256; b++)
-        if (t->byte_id[b] < 0)
-            return fail_msg(t->enc_err, sizeof t->enc_err, QI_ERR_TOKENIZER,
-                            "byte 0x%02X has no token in tokenizer.ggml.tokens", b);
-    return QI_OK;
+        if (t->byte_id[b] < 0) return 0;
+    return 1;
 }
 
 qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err_size) {
@@ -304,7 +297,7 @@ qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err
         int k = uni_encode(byte_to_cp(b), u);
         t->byte_id[b] = vocab_find2(t, (const char *)u, (size_t)k, "", 0);
     }
-    t->can_encode = check_encoder(t, has_pre ? &pre : NULL) == QI_OK;
+    t->can_encode = can_encode(t, has_pre ? &pre : NULL);
     *out = t;
     return QI_OK;
 bad:
@@ -326,7 +319,6 @@ void tok_free(qi_tokenizer *t) {
 /* ---- queries ------------------------------------------------------------------ */
 
 int tok_n_vocab(const qi_tokenizer *t) { return t ? t->n_tokens : 0; }
-int tok_n_merges(const qi_tokenizer *t) { return t ? t->n_merges : 0; }
 
 int32_t tok_find(const qi_tokenizer *t, const char *text) {
     if (!t || !text) return -1;
@@ -339,20 +331,6 @@ int tok_is_eog(const qi_tokenizer *t, int32_t id) {
     return 0;
 }
 
-int tok_token_type(const qi_tokenizer *t, int32_t id) {
-    if (!t || id < 0 || id >= t->n_tokens) return -1;
-    return t->type[id];
-}
-
-int tok_is_special(const qi_tokenizer *t, int32_t id) {
-    int ty = tok_token_type(t, id);
-    return ty == TOK_CONTROL || ty == TOK_USER_DEFINED;
-}
-
-const char *tok_encode_error(const qi_tokenizer *t) {
-    if (!t) return "no tokenizer";
-    return t->can_encode ? NULL : t->enc_err;
-}
 
 /* ---- encode ------------------------------------------------------------------- */
 

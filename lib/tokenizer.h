@@ -43,28 +43,22 @@ enum tok_type {
  * another length, a merge that is not "left right" of known tokens, special
  * ids out of range). Copies everything: g may be closed afterwards.
  * A vocab that loads but can not encode (tokenizer.ggml.pre not "qwen2" or
- * an alias of it, or a byte without a token) still decodes; see
- * tok_encode_error. */
+ * an alias of it, or a byte without a token) still decodes; tok_encode
+ * refuses it. */
 qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err_size);
 void tok_free(qi_tokenizer *t);
 
 int tok_n_vocab(const qi_tokenizer *t);     /* entries in tokenizer.ggml.tokens */
-int tok_n_merges(const qi_tokenizer *t);
 /* 1 if id ends a generation: tokenizer.ggml.eos_token_id, <|im_end|> or
  * <|endoftext|> (resolved once, in tok_load) */
 int tok_is_eog(const qi_tokenizer *t, int32_t id);
 
 /* Token string as stored in the vocab ("<|im_end|>", "Ġhello") -> id, or -1. */
 int32_t tok_find(const qi_tokenizer *t, const char *text);
-int tok_token_type(const qi_tokenizer *t, int32_t id);   /* enum tok_type; -1 if out of range */
-int tok_is_special(const qi_tokenizer *t, int32_t id);   /* CONTROL or USER_DEFINED */
-
-/* NULL if tok_encode works, else why not (a static string). */
-const char *tok_encode_error(const qi_tokenizer *t);
 
 /* Append the ids of text[0..len) to the growable array (*ids, *n, *cap);
  * the caller frees *ids. On error *n is left as it was. QI_ERR_TOKENIZER if
- * tok_encode_error() is not NULL, QI_ERR_NOMEM, QI_ERR_INVALID_ARG. */
+ * the vocab can not encode (see tok_load), QI_ERR_NOMEM, QI_ERR_INVALID_ARG. */
 qi_status tok_encode(const qi_tokenizer *t, const char *text, size_t len, int parse_special,
                      int32_t **ids, size_t *n, size_t *cap);
 

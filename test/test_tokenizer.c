@@ -84,7 +84,6 @@ static void print_ids(const char *label, const int32_t *v, size_t n) {
 
 static void test_load_info(void) {
     CHECK(tok_n_vocab(T) == 151936, "n_vocab %d", tok_n_vocab(T));
-    CHECK(tok_n_merges(T) == 151387, "n_merges %d", tok_n_merges(T));
     /* eos (<|im_end|>) and <|endoftext|> end a generation, nothing else */
     CHECK(tok_is_eog(T, 151645) && tok_is_eog(T, 151643), "end-of-generation ids");
     CHECK(!tok_is_eog(T, 151644) && !tok_is_eog(T, 9707) && !tok_is_eog(T, -1), "not end-of-generation ids");
@@ -92,11 +91,6 @@ static void test_load_info(void) {
     CHECK(tok_find(T, "<|im_start|>") == 151644, "im_start");
     CHECK(tok_find(T, "\xC4\xA0world") == 1879, "Gworld %d", tok_find(T, "\xC4\xA0world"));
     CHECK(tok_find(T, "no such token here") == -1, "absent");
-    CHECK(tok_is_special(T, 151645) && tok_is_special(T, 151657), "specials");
-    CHECK(!tok_is_special(T, 9707) && !tok_is_special(T, 151700) && !tok_is_special(T, -1) &&
-          !tok_is_special(T, 151936), "not specials");
-    CHECK(tok_token_type(T, 151700) == TOK_UNUSED, "pad type");
-    CHECK(tok_encode_error(T) == NULL, "encode error: %s", tok_encode_error(T));
     char b[32];
     size_t n = tok_token_bytes(T, 1879, b, sizeof b);
     CHECK(n == 6 && memcmp(b, " world", 6) == 0, "bytes of 1879");
@@ -633,7 +627,7 @@ static void test_load_errors(void) {
         CHECK(tok_encode(t, "abc<|end|>ab<x>[PAD]", 20, 1, &ids, &ni, &cap) == QI_OK, "encode");
         static const int32_t want[] = {257, 258, 256, 259, '[' , 'P', 'A', 'D', ']'};
         CHECK(same_ids(ids, ni, want, 9), "small vocab ids");
-        CHECK(tok_is_eog(t, 258) && !tok_is_eog(t, 257) && tok_n_merges(t) == 2, "small vocab ids");
+        CHECK(tok_is_eog(t, 258) && !tok_is_eog(t, 257), "small vocab end-of-generation id");
         free(ids);
         tok_free(t);
         t = NULL;
@@ -649,7 +643,6 @@ static void test_load_errors(void) {
     if (t) {
         int32_t *ids = NULL;
         size_t ni = 0, cap = 0;
-        CHECK(tok_encode_error(t) && strstr(tok_encode_error(t), "tokenizer.ggml.pre"), "encode error");
         CHECK(tok_encode(t, "a", 1, 0, &ids, &ni, &cap) == QI_ERR_TOKENIZER && ni == 0, "encode refused");
         char b[8];
         CHECK(tok_token_bytes(t, 256, b, 8) == 2 && memcmp(b, "ab", 2) == 0, "decode works");
@@ -663,8 +656,14 @@ static void test_load_errors(void) {
     w_begin(&w);
     kv_str(&w, "tokenizer.ggml.model", "gpt2");
     kv_strs(&w, "tokenizer.ggml.tokens", dummy, 3);
-    CHECK(load_buf(&w, &t, err, sizeof err) == QI_OK && t && tok_encode_error(t), "dummy vocab: %s", err);
+    CHECK(load_buf(&w, &t, err, sizeof err) == QI_OK && t, "dummy vocab: %s", err);
     free(w.p);
+    if (t) {
+        int32_t *ids = NULL;
+        size_t ni = 0, cap = 0;
+        CHECK(tok_encode(t, "a", 1, 0, &ids, &ni, &cap) == QI_ERR_TOKENIZER && ni == 0, "dummy vocab: encode refused");
+        free(ids);
+    }
     tok_free(t);
 }
 
@@ -685,8 +684,7 @@ int main(void) {
         t_failed++;
         return TEST_EXIT();
     }
-    printf("    tok_load: %.1f ms (%d tokens, %d merges, Unicode %s)\n", (t1 - t0) * 1e3, tok_n_vocab(T),
-           tok_n_merges(T), uni_version());
+    printf("    tok_load: %.1f ms (%d tokens, Unicode %s)\n", (t1 - t0) * 1e3, tok_n_vocab(T), uni_version());
     if (qi_model_load(path, &M, err, sizeof err)) {
         printf("cannot load %s as a model: %s\n", path, err);
         t_failed++;
