@@ -41,8 +41,9 @@ qi_status qi_token_bytes(const qi_model *m, int32_t id, char *buf, size_t cap, s
  * d->pending. Ill-formed UTF-8 comes out as U+FFFD, one per maximal
  * ill-formed subpart, which is what HF decode gives (Rust from_utf8_lossy,
  * Python errors="replace"); flush turns a held incomplete character into one
- * U+FFFD. Each byte in gives at most 3 out, and a token has at most
- * MAX_TOKEN_BYTES, so out's QI_DETOK_MAX always suffices. */
+ * U+FFFD. Each byte, of this token or held from the last (3 at most), gives
+ * at most 3 bytes out: a token of up to MAX_TOKEN_BYTES never fills out's
+ * QI_DETOK_MAX. */
 
 #define MAX_TOKEN_BYTES (QI_DETOK_MAX / 3 - 4)
 
