@@ -2,10 +2,10 @@
  *
  * A work unit is one KV head and a tile of up to ATT_TQ query tokens: the
  * group's query heads x those tokens are the tile's rows. Keys and values are
- * read in blocks of ATT_B positions, converted once to f32 (keys transposed),
- * and every row of the tile uses them: scores S = q K^T, then an online
- * softmax (running max and sum, flash-attention style) folds P V into the
- * output. No score matrix larger than one row by ATT_B is ever held, so a
+ * read in blocks of ATT_B positions, converted once to f32 by kv_read (keys
+ * transposed), and every row of the tile uses them: scores S = q K^T, then an
+ * online softmax (running max and sum, flash-attention style) folds P V into
+ * the output. No score matrix larger than one row by ATT_B is ever held, so a
  * long prompt costs memory linear in nothing but the cache itself.
  *
  * The two inner loops (scores, and P V) come from the kernel table: the same
@@ -14,35 +14,7 @@
 #include <string.h>
 
 #include "attention.h"
-#include "quant.h"
-#include "session.h"
-
-/* Keys [p0, p0+nb) of one KV head as kt[d][j] (transposed), values as vb[j][d]. */
-static void load_block(const qi_kv_cache *kv, int layer, int p0, int nb, int off, int hd, float *restrict kt,
-                       float *restrict vb) {
-    if (nb < ATT_B) /* the score kernel reads whole blocks: keep the tail defined */
-        for (int d = 0; d < hd; d++) memset(kt + (size_t)d * ATT_B + nb, 0, (size_t)(ATT_B - nb) * sizeof(float));
-    for (int j = 0; j < nb; j++) {
-        const void *k = kv_k_row(kv, layer, p0 + j), *v = kv_v_row(kv, layer, p0 + j);
-        float *vr = vb + (size_t)j * hd;
-        switch (kv->type) {
-        case QI_KV_F32:
-            for (int d = 0; d < hd; d++) kt[(size_t)d * ATT_B + j] = ((const float *)k)[off + d];
-            memcpy(vr, (const float *)v + off, (size_t)hd * sizeof(float));
-            break;
-        case QI_KV_F16:
-            for (int d = 0; d < hd; d++) kt[(size_t)d * ATT_B + j] = fp16_to_fp32(((const uint16_t *)k)[off + d]);
-            for (int d = 0; d < hd; d++) vr[d] = fp16_to_fp32(((const uint16_t *)v)[off + d]);
-            break;
-        case QI_KV_Q8_0: {
-            const block_q8_0 *kb = (const block_q8_0 *)k + off / QK8_0, *vq = (const block_q8_0 *)v + off / QK8_0;
-            for (int d = 0; d < hd; d++) kt[(size_t)d * ATT_B + j] = fp16_to_fp32(kb[d / QK8_0].d) * kb[d / QK8_0].qs[d % QK8_0];
-            for (int d = 0; d < hd; d++) vr[d] = fp16_to_fp32(vq[d / QK8_0].d) * vq[d / QK8_0].qs[d % QK8_0];
-            break;
-        }
-        }
-    }
-}
+#include "engine.h"
 
 size_t attention_scratch_floats(int head_dim, int group) {
     /* kt, vb, a score row per head of the group, and per row of a tile: output, max, sum */
@@ -51,12 +23,12 @@ size_t attention_scratch_floats(int head_dim, int group) {
 
 void attention_worker(void *arg, int ith, int nth) {
     const att_job *job = arg;
-    const qi_session *s = job->s;
-    const qi_model *m = s->model;
+    const qi_engine *e = job->e;
+    const qi_model *m = e->model;
     const int hd = m->head_dim, group = m->n_head / m->n_head_kv, q_dim = m->n_head * hd;
     const float scale = 1.0f / sqrtf((float)hd);
-    const qi_kernels *K = s->kern;
-    float *scratch = s->s.att_scratch + (size_t)ith * attention_scratch_floats(hd, group);
+    const qi_kernels *K = e->kern;
+    float *scratch = e->scratch.att_scratch + (size_t)ith * attention_scratch_floats(hd, group);
     float *kt = scratch, *vb = kt + (size_t)hd * ATT_B, *sc = vb + (size_t)hd * ATT_B;
     float *out = sc + (size_t)group * ATT_B, *row_max = out + (size_t)group * ATT_TQ * hd, *row_sum = row_max + group * ATT_TQ;
 
@@ -66,7 +38,7 @@ void attention_worker(void *arg, int ith, int nth) {
         int g = u / tiles, t0 = (u % tiles) * ATT_TQ;
         int t1 = t0 + ATT_TQ < job->n ? t0 + ATT_TQ : job->n;
         int rows = (t1 - t0) * group, off = g * hd;
-        int last = s->pos + t1 - 1; /* the last key any row of the tile sees */
+        int last = e->pos + t1 - 1; /* the last key any row of the tile sees */
         for (int r = 0; r < rows; r++) {
             row_max[r] = -INFINITY;
             row_sum[r] = 0;
@@ -74,14 +46,16 @@ void attention_worker(void *arg, int ith, int nth) {
         memset(out, 0, (size_t)rows * hd * sizeof(float));
         for (int p0 = 0; p0 <= last; p0 += ATT_B) {
             int nb = last + 1 - p0 < ATT_B ? last + 1 - p0 : ATT_B;
-            load_block(&s->kv, job->layer, p0, nb, off, hd, kt, vb);
+            if (nb < ATT_B) /* the score kernel reads whole blocks: keep the tail defined */
+                for (int d = 0; d < hd; d++) memset(kt + (size_t)d * ATT_B + nb, 0, (size_t)(ATT_B - nb) * sizeof(float));
+            kv_read(&e->kv, job->layer, p0, nb, off, hd, kt, ATT_B, vb);
             /* the group's query heads of one token share the causal limit */
             for (int t = t0; t < t1; t++) {
-                int visible = s->pos + t - p0 + 1; /* causal mask: keys up to the token's own position */
+                int visible = e->pos + t - p0 + 1; /* causal mask: keys up to the token's own position */
                 int nj = visible < nb ? visible : nb;
                 if (nj <= 0) continue;
                 int r0 = (t - t0) * group;
-                const float *q = s->s.q + (size_t)t * q_dim + (size_t)g * group * hd;
+                const float *q = e->scratch.q + (size_t)t * q_dim + (size_t)g * group * hd;
                 K->att_scores(sc, q, kt, hd, nj, group, ATT_B, scale);
                 for (int i = 0; i < group; i++) {
                     int r = r0 + i;
@@ -100,7 +74,7 @@ void attention_worker(void *arg, int ith, int nth) {
         }
         for (int r = 0; r < rows; r++) {
             int t = t0 + r / group, h = g * group + r % group;
-            float inv = 1.0f / row_sum[r], *dst = s->s.att + (size_t)t * q_dim + (size_t)h * hd;
+            float inv = 1.0f / row_sum[r], *dst = e->scratch.att + (size_t)t * q_dim + (size_t)h * hd;
             for (int d = 0; d < hd; d++) dst[d] = out[(size_t)r * hd + d] * inv;
         }
     }

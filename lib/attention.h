@@ -7,14 +7,14 @@
 #define ATT_B 64   /* key/value positions per block */
 #define ATT_TQ 16  /* query tokens per tile */
 
-struct qi_session;
+struct qi_engine;
 
 typedef struct att_job {
-    const struct qi_session *s;
-    int layer, n;  /* tokens n at positions s->pos .. s->pos + n - 1 */
+    const struct qi_engine *e;
+    int layer, n;  /* tokens n at positions e->pos .. e->pos + n - 1 */
 } att_job;
 
-/* A pool job: fills s->s.att from s->s.q and the cache. */
+/* A pool job: fills e->scratch.att from e->scratch.q and the cache. */
 void attention_worker(void *arg, int ith, int nth);
 
 /* Per-thread scratch the worker needs, in floats. */

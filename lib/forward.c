@@ -14,7 +14,7 @@
  *
  * Matrix products run chunk-wide: every weight row is read once per chunk
  * and used for all n tokens; a decode step is the same code with n = 1.
- * The session's threads split products by rows, attention by (KV head,
+ * The engine's threads split products by rows, attention by (KV head,
  * query tile), and the per-token steps between them (norms, RoPE, the
  * 8-bit quantization of the next product's input) by tokens. */
 #include <math.h>
@@ -23,14 +23,14 @@
 
 #include "attention.h"
 #include "quant.h"
-#include "session.h"
+#include "engine.h"
 
 /* ---- matrix products ------------------------------------------------------ */
 
 /* Up to three products that share one input (q/k/v, gate/up) run as one
  * parallel job over their concatenated rows. */
 typedef struct mm_job {
-    const qi_session *s;
+    const qi_engine *e;
     int n_mats;
     const qi_weight *w[3];
     const float *bias[3];
@@ -42,22 +42,22 @@ typedef struct mm_job {
     atomic_int next_item;      /* else: items of that many rows, taken in turn */
 } mm_job;
 
-static int uses_q8(const qi_session *s, const qi_weight *w) {
-    return s->cfg.compute == QI_COMPUTE_Q8 && (w->type == GGML_Q4_0 || w->type == GGML_Q8_0);
+static int uses_q8(const qi_engine *e, const qi_weight *w) {
+    return e->compute == QI_COMPUTE_Q8 && (w->type == GGML_Q4_0 || w->type == GGML_Q8_0);
 }
 
 /* Rows [r0, r1) of one product. */
 static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
-    const qi_session *s = j->s;
+    const qi_engine *e = j->e;
     const qi_weight *W = j->w[m];
     const uint8_t *w0 = (const uint8_t *)W->data + (size_t)r0 * W->row_bytes;
     float *out = j->out[m];
-    if (uses_q8(s, W)) {
-        qi_gemm_fn gemm = W->type == GGML_Q4_0 ? s->kern->gemm_q4_0 : s->kern->gemm_q8_0;
+    if (uses_q8(e, W)) {
+        qi_gemm_fn gemm = W->type == GGML_Q4_0 ? e->kern->gemm_q4_0 : e->kern->gemm_q8_0;
         gemm(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out,
-             s->cfg.decode_prefetch);
+             e->decode_prefetch);
     } else {
-        float *wrow = s->s.wrow + (size_t)ith * s->s.max_dim;
+        float *wrow = e->scratch.wrow + (size_t)ith * e->scratch.max_dim;
         for (int r = r0; r < r1; r++, w0 += W->row_bytes) {
             const float *w = (const float *)w0;
             if (W->type != GGML_F32) {
@@ -65,7 +65,7 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
                 w = wrow;
             }
             for (int t = 0; t < j->n; t++)
-                out[(size_t)t * W->n_out + r] = s->kern->dot_f32(w, j->x + (size_t)t * W->n_in, W->n_in);
+                out[(size_t)t * W->n_out + r] = e->kern->dot_f32(w, j->x + (size_t)t * W->n_in, W->n_in);
         }
     }
     if (j->bias[m])
@@ -101,21 +101,21 @@ static void mm_worker(void *arg, int ith, int nth) {
 /* out_i[t] = W_i x[t] + bias_i for the given products, which share x. xq is
  * x already quantized (by the per-token step before), for the products that
  * take 8-bit input. */
-static void matmul(qi_session *s, const float *x, const block_q8_0 *xq, int n, int n_mats, const qi_weight *const *w,
+static void matmul(qi_engine *e, const float *x, const block_q8_0 *xq, int n, int n_mats, const qi_weight *const *w,
                    const float *const *bias, float *const *out) {
-    mm_job j = {.s = s, .n_mats = n_mats, .x = x, .xq = xq, .n = n,
-                .rows_per_item = n == 1 ? s->cfg.decode_rows : s->cfg.prefill_rows};
+    mm_job j = {.e = e, .n_mats = n_mats, .x = x, .xq = xq, .n = n,
+                .rows_per_item = n == 1 ? e->decode_rows : e->prefill_rows};
     atomic_init(&j.next_item, 0);
     for (int m = 0; m < n_mats; m++) {
         j.w[m] = w[m];
         j.bias[m] = bias ? bias[m] : NULL;
         j.out[m] = out[m];
     }
-    pool_run(s->pool, mm_worker, &j);
+    pool_run(e->pool, mm_worker, &j);
 }
 
-static void matmul1(qi_session *s, const float *x, const block_q8_0 *xq, int n, const qi_weight *w, float *out) {
-    matmul(s, x, xq, n, 1, &w, NULL, &out);
+static void matmul1(qi_engine *e, const float *x, const block_q8_0 *xq, int n, const qi_weight *w, float *out) {
+    matmul(e, x, xq, n, 1, &w, NULL, &out);
 }
 
 /* ---- small pieces ------------------------------------------------------------ */
@@ -158,10 +158,10 @@ static void rope(float *v, int n_heads, int head_dim, const float *cosv, const f
 
 /* The work between two products, one token at a time; spread over the pool
  * when a prompt chunk has enough tokens, inline for a decode step. */
-typedef void (*token_fn)(qi_session *s, const qi_layer *L, int t);
+typedef void (*token_fn)(qi_engine *e, const qi_layer *L, int t);
 
 typedef struct tok_job {
-    qi_session *s;
+    qi_engine *e;
     const qi_layer *L;
     int n;
     token_fn fn;
@@ -171,100 +171,101 @@ static void tok_worker(void *arg, int ith, int nth) {
     const tok_job *j = arg;
     int lo, hi;
     split_range(j->n, 1, ith, nth, &lo, &hi);
-    for (int t = lo; t < hi; t++) j->fn(j->s, j->L, t);
+    for (int t = lo; t < hi; t++) j->fn(j->e, j->L, t);
 }
 
-static void per_token(qi_session *s, const qi_layer *L, int n, token_fn fn) {
-    tok_job j = {s, L, n, fn};
-    if (n < 2 * pool_threads(s->pool)) tok_worker(&j, 0, 1);
-    else pool_run(s->pool, tok_worker, &j);
+static void per_token(qi_engine *e, const qi_layer *L, int n, token_fn fn) {
+    tok_job j = {e, L, n, fn};
+    if (n < 2 * pool_threads(e->pool)) tok_worker(&j, 0, 1);
+    else pool_run(e->pool, tok_worker, &j);
 }
 
 /* row t of x (n_in wide) quantized into row t of xq, if w takes 8-bit input */
-static void quantize_input(qi_session *s, const qi_weight *w, const float *x, int t) {
-    if (!uses_q8(s, w)) return;
+static void quantize_input(qi_engine *e, const qi_weight *w, const float *x, int t) {
+    if (!uses_q8(e, w)) return;
     size_t n_in = (size_t)w->n_in;
-    s->kern->quantize_q8_0(x + (size_t)t * n_in, s->s.xq + (size_t)t * (n_in / QK8_0), (int)n_in);
+    e->kern->quantize_q8_0(x + (size_t)t * n_in, e->scratch.xq + (size_t)t * (n_in / QK8_0), (int)n_in);
 }
 
 /* x += the previous layer's MLP output (none before layer 0); xn = rmsnorm(x) */
-static void step_attn_in(qi_session *s, const qi_layer *L, int t) {
-    const qi_model *m = s->model;
+static void step_attn_in(qi_engine *e, const qi_layer *L, int t) {
+    const qi_model *m = e->model;
     size_t D = (size_t)m->n_embd;
-    float *x = s->s.x + t * D, *xn = s->s.xn + t * D;
+    float *x = e->scratch.x + t * D, *xn = e->scratch.xn + t * D;
     if (L != m->layers)
         for (size_t i = 0; i < D; i++) x[i] += xn[i];
     rmsnorm(xn, x, L->attn_norm, (int)D, m->norm_eps);
-    quantize_input(s, &L->wq, s->s.xn, t);
+    quantize_input(e, &L->wq, e->scratch.xn, t);
 }
 
 /* RoPE on q and k, then k and v into the cache */
-static void step_rope_store(qi_session *s, const qi_layer *L, int t) {
-    const qi_model *m = s->model;
+static void step_rope_store(qi_engine *e, const qi_layer *L, int t) {
+    const qi_model *m = e->model;
+    const qi_scratch *S = &e->scratch;
     int q_dim = m->n_head * m->head_dim, kv_dim = m->n_head_kv * m->head_dim, half = m->head_dim / 2;
-    const float *c = s->s.rope_cos + t * half, *sn = s->s.rope_sin + t * half;
-    rope(s->s.q + (size_t)t * q_dim, m->n_head, m->head_dim, c, sn);
-    rope(s->s.k + (size_t)t * kv_dim, m->n_head_kv, m->head_dim, c, sn);
-    kv_store(&s->kv, (int)(L - m->layers), s->pos + t, s->s.k + (size_t)t * kv_dim, s->s.v + (size_t)t * kv_dim);
+    const float *c = S->rope_cos + t * half, *sn = S->rope_sin + t * half;
+    rope(S->q + (size_t)t * q_dim, m->n_head, m->head_dim, c, sn);
+    rope(S->k + (size_t)t * kv_dim, m->n_head_kv, m->head_dim, c, sn);
+    kv_store(&e->kv, (int)(L - m->layers), e->pos + t, S->k + (size_t)t * kv_dim, S->v + (size_t)t * kv_dim);
 }
 
-static void step_att_out(qi_session *s, const qi_layer *L, int t) { quantize_input(s, &L->wo, s->s.att, t); }
+static void step_att_out(qi_engine *e, const qi_layer *L, int t) { quantize_input(e, &L->wo, e->scratch.att, t); }
 
 /* x += attention output; xn = rmsnorm(x) */
-static void step_ffn_in(qi_session *s, const qi_layer *L, int t) {
-    const qi_model *m = s->model;
+static void step_ffn_in(qi_engine *e, const qi_layer *L, int t) {
+    const qi_model *m = e->model;
     size_t D = (size_t)m->n_embd;
-    float *x = s->s.x + t * D, *xn = s->s.xn + t * D;
+    float *x = e->scratch.x + t * D, *xn = e->scratch.xn + t * D;
     for (size_t i = 0; i < D; i++) x[i] += xn[i];
     rmsnorm(xn, x, L->ffn_norm, (int)D, m->norm_eps);
-    quantize_input(s, &L->w_gate, s->s.xn, t);
+    quantize_input(e, &L->w_gate, e->scratch.xn, t);
 }
 
-static void step_swiglu(qi_session *s, const qi_layer *L, int t) {
-    size_t F = (size_t)s->model->n_ff;
-    s->kern->swiglu(s->s.gate + t * F, s->s.up + t * F, (int)F);
-    quantize_input(s, &L->w_down, s->s.gate, t);
+static void step_swiglu(qi_engine *e, const qi_layer *L, int t) {
+    size_t F = (size_t)e->model->n_ff;
+    e->kern->swiglu(e->scratch.gate + t * F, e->scratch.up + t * F, (int)F);
+    quantize_input(e, &L->w_down, e->scratch.gate, t);
 }
 
 /* ---- the pass ------------------------------------------------------------------ */
 
-void forward(qi_session *s, const int32_t *ids, int n, float *logits, int all) {
-    const qi_model *m = s->model;
-    qi_scratch *S = &s->s;
+void forward(qi_engine *e, const int32_t *ids, int n, float *logits, int all) {
+    const qi_model *m = e->model;
+    qi_scratch *S = &e->scratch;
     size_t D = (size_t)m->n_embd;
 
     for (int t = 0; t < n; t++)
         dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)ids[t] * m->tok_embd.row_bytes,
                        S->x + t * D, (int64_t)D);
-    rope_tables(m, s->pos, n, S->rope_cos, S->rope_sin);
+    rope_tables(m, e->pos, n, S->rope_cos, S->rope_sin);
 
     for (int l = 0; l < m->n_layer; l++) {
         const qi_layer *L = &m->layers[l];
-        per_token(s, L, n, step_attn_in);
+        per_token(e, L, n, step_attn_in);
         const qi_weight *qkv[3] = {&L->wq, &L->wk, &L->wv};
         const float *qkv_bias[3] = {L->bq, L->bk, L->bv};
         float *qkv_out[3] = {S->q, S->k, S->v};
-        matmul(s, S->xn, S->xq, n, 3, qkv, qkv_bias, qkv_out);
-        per_token(s, L, n, step_rope_store);
-        att_job aj = {s, l, n};
-        pool_run(s->pool, attention_worker, &aj);
-        per_token(s, L, n, step_att_out);
-        matmul1(s, S->att, S->xq, n, &L->wo, S->xn);
-        per_token(s, L, n, step_ffn_in);
+        matmul(e, S->xn, S->xq, n, 3, qkv, qkv_bias, qkv_out);
+        per_token(e, L, n, step_rope_store);
+        att_job aj = {e, l, n};
+        pool_run(e->pool, attention_worker, &aj);
+        per_token(e, L, n, step_att_out);
+        matmul1(e, S->att, S->xq, n, &L->wo, S->xn);
+        per_token(e, L, n, step_ffn_in);
         const qi_weight *gu[2] = {&L->w_gate, &L->w_up};
         float *gu_out[2] = {S->gate, S->up};
-        matmul(s, S->xn, S->xq, n, 2, gu, NULL, gu_out);
-        per_token(s, L, n, step_swiglu);
-        matmul1(s, S->gate, S->xq, n, &L->w_down, S->xn);
+        matmul(e, S->xn, S->xq, n, 2, gu, NULL, gu_out);
+        per_token(e, L, n, step_swiglu);
+        matmul1(e, S->gate, S->xq, n, &L->w_down, S->xn);
     }
     for (size_t i = 0; i < (size_t)n * D; i++) S->x[i] += S->xn[i]; /* the last MLP output */
-    s->pos += n;
+    e->pos += n;
     if (!logits) return; /* a prompt chunk whose logits nobody needs */
     /* the head runs only on the rows the caller wants */
     int first = all ? 0 : n - 1;
     for (int t = first; t < n; t++) {
         rmsnorm(S->xn + (t - first) * D, S->x + t * D, m->output_norm, (int)D, m->norm_eps);
-        quantize_input(s, &m->output, S->xn, t - first);
+        quantize_input(e, &m->output, S->xn, t - first);
     }
-    matmul1(s, S->xn, S->xq, n - first, &m->output, logits);
+    matmul1(e, S->xn, S->xq, n - first, &m->output, logits);
 }

@@ -2,10 +2,10 @@
  * file ends, so a truncated or hostile file yields a status and a message
  * that names the field, never an out-of-bounds read. */
 #include "gguf.h"
+#include "fail.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #define GGUF_MAGIC 0x46554747u /* "GGUF" little-endian */
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
+#define NAME_BUF 256 /* a key or tensor name as messages print it (at most 200 bytes of it) */
 
 static const struct { const char *name; int block, size; } type_table[GGML_TYPE_COUNT] = {
     [GGML_F32] = {"F32", 1, 4},      [GGML_F16] = {"F16", 1, 2},
@@ -51,24 +52,13 @@ typedef struct cursor {
     size_t err_size;
 } cursor;
 
-static qi_status fail(cursor *c, qi_status st, const char *fmt, ...) {
-    if (c->err && c->err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err, c->err_size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 static uint64_t left(const cursor *c) { return c->size - c->pos; }
 
 static qi_status need(cursor *c, uint64_t n, const char *what) {
     if (n > left(c))
-        return fail(c, QI_ERR_GGUF_TRUNCATED,
-                    "truncated: %s needs %llu bytes at offset %llu, file has %llu",
-                    what, (unsigned long long)n, (unsigned long long)c->pos,
-                    (unsigned long long)c->size);
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: %s needs %llu bytes at offset %llu, file has %llu", what, (unsigned long long)n,
+                        (unsigned long long)c->pos, (unsigned long long)c->size);
     return QI_OK;
 }
 
@@ -100,12 +90,13 @@ static qi_status rd_str(cursor *c, gguf_str *s, const char *what) {
     if (st) return st;
     /* longer than the whole file: a corrupt length; else the file was cut short */
     if (len > c->size)
-        return fail(c, QI_ERR_GGUF_COUNT, "%s: string length %llu at offset %llu exceeds the file size %llu",
-                    what, (unsigned long long)len, (unsigned long long)(c->pos - 8), (unsigned long long)c->size);
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                        "%s: string length %llu at offset %llu exceeds the file size %llu", what, (unsigned long long)len,
+                        (unsigned long long)(c->pos - 8), (unsigned long long)c->size);
     if (len > left(c))
-        return fail(c, QI_ERR_GGUF_TRUNCATED,
-                    "truncated: %s: a %llu-byte string at offset %llu runs past the end of the file (%llu bytes left)",
-                    what, (unsigned long long)len, (unsigned long long)c->pos, (unsigned long long)left(c));
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: %s: a %llu-byte string at offset %llu runs past the end of the file (%llu bytes left)",
+                        what, (unsigned long long)len, (unsigned long long)c->pos, (unsigned long long)left(c));
     s->ptr = (const char *)c->base + c->pos;
     s->len = len;
     c->pos += len;
@@ -142,8 +133,8 @@ static qi_status rd_array(cursor *c, gguf_kv *kv, const char *key) {
     if (et == GGUF_STRING) {
         /* each string needs at least its 8-byte length */
         if (n > c->size / 8)
-            return fail(c, QI_ERR_GGUF_COUNT, "metadata '%s': array count %llu exceeds what the file can hold",
-                        key, (unsigned long long)n);
+            return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                            "metadata '%s': array count %llu exceeds what the file can hold", key, (unsigned long long)n);
         for (uint64_t i = 0; i < n; i++) {
             gguf_str s;
             qi_status st = rd_str(c, &s, key);
@@ -153,11 +144,13 @@ static qi_status rd_array(cursor *c, gguf_kv *kv, const char *key) {
     }
     uint64_t es = (uint64_t)vtype_size[et];
     if (n > c->size / es)
-        return fail(c, QI_ERR_GGUF_COUNT, "metadata '%s': array count %llu of %s exceeds what the file can hold",
-                    key, (unsigned long long)n, vtype_names[et]);
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                        "metadata '%s': array count %llu of %s exceeds what the file can hold", key, (unsigned long long)n,
+                        vtype_names[et]);
     if (n > left(c) / es)
-        return fail(c, QI_ERR_GGUF_TRUNCATED, "truncated: metadata '%s': %llu %s values need %llu bytes, %llu left",
-                    key, (unsigned long long)n, vtype_names[et], (unsigned long long)(n * es), (unsigned long long)left(c));
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: metadata '%s': %llu %s values need %llu bytes, %llu left", key, (unsigned long long)n,
+                        vtype_names[et], (unsigned long long)(n * es), (unsigned long long)left(c));
     c->pos += n * es;
     return QI_OK;
 }
@@ -176,32 +169,37 @@ static uint64_t str_hash(gguf_str s) {
     return h;
 }
 
-/* 1 if two names in a list are equal; *dup_index gets the second one. */
-static int has_duplicate(const gguf_str *names, size_t stride, uint64_t n, uint64_t *dup_index,
-                         qi_status *st) {
-    uint64_t cap = 16;
-    while (cap < 2 * n) cap <<= 1;
-    uint64_t *slots = calloc(cap, sizeof *slots); /* 0 = empty, else index + 1 */
-    if (!slots) { *st = QI_ERR_NOMEM; return 0; }
-    *st = QI_OK;
-    int dup = 0;
-#define NAME(i) (*(const gguf_str *)((const char *)names + (i) * stride))
-    for (uint64_t i = 0; i < n && !dup; i++) {
-        uint64_t h = str_hash(NAME(i)) & (cap - 1);
-        while (slots[h]) {
-            if (str_eq(NAME(slots[h] - 1), NAME(i))) { dup = 1; *dup_index = i; break; }
-            h = (h + 1) & (cap - 1);
-        }
-        slots[h] = i + 1;
-    }
-#undef NAME
-    free(slots);
-    return dup;
-}
-
+/* A name for a message: at most 200 bytes of it. */
 static void print_name(char *buf, size_t n, gguf_str s) {
     size_t len = s.len < 200 ? (size_t)s.len : 200;
     snprintf(buf, n, "%.*s", (int)len, s.ptr);
+}
+
+/* The i-th name of a list of structs stride bytes apart. */
+static gguf_str name_at(const gguf_str *names, size_t stride, uint64_t i) {
+    return *(const gguf_str *)((const char *)names + i * stride);
+}
+
+/* No name of the list twice (what: "metadata key" or "tensor"). */
+static qi_status check_unique(cursor *c, const gguf_str *names, size_t stride, uint64_t n, const char *what) {
+    uint64_t cap = 16;
+    while (cap < 2 * n) cap <<= 1;
+    uint64_t *slots = calloc(cap, sizeof *slots); /* 0 = empty, else index + 1 */
+    if (!slots) return fail_msg(c->err, c->err_size, QI_ERR_NOMEM, "out of memory");
+    qi_status st = QI_OK;
+    for (uint64_t i = 0; i < n && !st; i++) {
+        gguf_str s = name_at(names, stride, i);
+        uint64_t h = str_hash(s) & (cap - 1);
+        while (slots[h] && !str_eq(name_at(names, stride, slots[h] - 1), s)) h = (h + 1) & (cap - 1);
+        if (slots[h]) {
+            char name[NAME_BUF];
+            print_name(name, sizeof name, s);
+            st = fail_msg(c->err, c->err_size, QI_ERR_GGUF_DUPLICATE, "%s '%s' appears twice", what, name);
+        }
+        slots[h] = i + 1;
+    }
+    free(slots);
+    return st;
 }
 
 static int by_offset(const void *a, const void *b) {
@@ -213,7 +211,7 @@ static int by_offset(const void *a, const void *b) {
 static qi_status check_overlaps(const gguf_file *g, cursor *c) {
     if (g->n_tensors < 2) return QI_OK;
     const gguf_tensor **order = malloc(g->n_tensors * sizeof *order);
-    if (!order) return fail(c, QI_ERR_NOMEM, "out of memory");
+    if (!order) return fail_msg(c->err, c->err_size, QI_ERR_NOMEM, "out of memory");
     for (uint64_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
     qsort(order, g->n_tensors, sizeof *order, by_offset);
     qi_status st = QI_OK;
@@ -223,13 +221,178 @@ static qi_status check_overlaps(const gguf_file *g, cursor *c) {
             char na[128], nb[128];
             print_name(na, sizeof na, a->name);
             print_name(nb, sizeof nb, b->name);
-            st = fail(c, QI_ERR_GGUF_OFFSET, "tensor '%s' at offset %llu overlaps tensor '%s' [%llu, %llu)", nb,
-                      (unsigned long long)b->offset, na, (unsigned long long)a->offset,
-                      (unsigned long long)(a->offset + a->n_bytes));
+            st = fail_msg(c->err, c->err_size, QI_ERR_GGUF_OFFSET,
+                          "tensor '%s' at offset %llu overlaps tensor '%s' [%llu, %llu)", nb, (unsigned long long)b->offset,
+                          na, (unsigned long long)a->offset, (unsigned long long)(a->offset + a->n_bytes));
         }
     }
     free(order);
     return st;
+}
+
+/* ---- the steps of gguf_parse ------------------------------------------------ */
+
+/* Magic, version, and the two counts, each checked against the bytes left
+ * before anything is allocated for it: a key needs at least 8 (length) + 4
+ * (type) + 1 bytes, a tensor info at least 8 + 4 + 8 + 4 + 8. */
+static qi_status read_header(cursor *c, gguf_file *g) {
+    if (c->size < 4)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_MAGIC, "not a GGUF file: only %llu bytes",
+                        (unsigned long long)c->size);
+    if ((uint32_t)rd_le(c->base, 4) != GGUF_MAGIC)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_MAGIC,
+                        "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'", c->base[0], c->base[1],
+                        c->base[2], c->base[3]);
+    c->pos = 4;
+    qi_status st = rd_u32(c, &g->version, "header version");
+    if (st) return st;
+    if (g->version != 2 && g->version != 3)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_VERSION,
+                        "header version: GGUF version %u is not supported (2 or 3)", g->version);
+    if ((st = rd_u64(c, &g->n_tensors, "header tensor count")) || (st = rd_u64(c, &g->n_kv, "header metadata count")))
+        return st;
+    if (g->n_kv > left(c) / 13)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                        "header metadata count %llu exceeds what a %llu-byte file can hold", (unsigned long long)g->n_kv,
+                        (unsigned long long)c->size);
+    if (g->n_tensors > left(c) / 32)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_COUNT,
+                        "header tensor count %llu exceeds what a %llu-byte file can hold",
+                        (unsigned long long)g->n_tensors, (unsigned long long)c->size);
+    return QI_OK;
+}
+
+/* The index of keys and tensors, as many as the header says (at least one
+ * each, so that an empty list is still an array). */
+static qi_status alloc_index(cursor *c, gguf_file *g) {
+    g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
+    g->tensors = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *g->tensors);
+    if (!g->kv || !g->tensors) return fail_msg(c->err, c->err_size, QI_ERR_NOMEM, "out of memory for the GGUF index");
+    return QI_OK;
+}
+
+/* general.alignment, when kv is that key: a uint32 power of two. */
+static qi_status read_alignment(cursor *c, const gguf_kv *kv, uint64_t *alignment) {
+    if (!gguf_str_eq(kv->key, "general.alignment")) return QI_OK;
+    if (kv->type != GGUF_UINT32)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' must be a uint32, not %s",
+                        gguf_vtype_name(kv->type));
+    if (kv->v.u == 0 || (kv->v.u & (kv->v.u - 1)))
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_ALIGNMENT,
+                        "metadata 'general.alignment' = %llu is not a power of two", (unsigned long long)kv->v.u);
+    *alignment = kv->v.u;
+    return QI_OK;
+}
+
+/* The name that starts entry i of a list: messages call it "<kind> #i"
+ * until it is read, then by the name itself (printed into name). */
+static qi_status rd_name(cursor *c, const char *kind, uint64_t i, gguf_str *s, char name[NAME_BUF]) {
+    snprintf(name, NAME_BUF, "%s #%llu", kind, (unsigned long long)i);
+    qi_status st = rd_str(c, s, name);
+    if (!st) print_name(name, NAME_BUF, *s);
+    return st;
+}
+
+/* Key i: its name, its type, its value (an array is checked and skipped). */
+static qi_status read_kv(cursor *c, uint64_t i, gguf_kv *kv) {
+    char name[NAME_BUF];
+    qi_status st = rd_name(c, "metadata key", i, &kv->key, name);
+    if (st) return st;
+    if ((st = rd_u32(c, &kv->type, name))) return st;
+    if (kv->type >= GGUF_VTYPE_COUNT)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TYPE, "metadata '%s': unknown value type %u", name, kv->type);
+    if (kv->type != GGUF_ARRAY) return rd_value(c, kv->type, kv, name);
+    if ((st = rd_u32(c, &kv->v.arr.type, name))) return st;
+    if (kv->v.arr.type >= GGUF_VTYPE_COUNT || kv->v.arr.type == GGUF_ARRAY)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TYPE, "metadata '%s': unknown or nested array element type %u",
+                        name, kv->v.arr.type);
+    if ((st = rd_u64(c, &kv->v.arr.n, name))) return st;
+    return rd_array(c, kv, name);
+}
+
+static qi_status read_metadata(cursor *c, gguf_file *g) {
+    g->alignment = GGUF_DEFAULT_ALIGNMENT;
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        qi_status st = read_kv(c, i, &g->kv[i]);
+        if (!st) st = read_alignment(c, &g->kv[i], &g->alignment);
+        if (st) return st;
+    }
+    return check_unique(c, &g->kv[0].key, sizeof(gguf_kv), g->n_kv, "metadata key");
+}
+
+/* Tensor info i: name, dimensions, type and data offset; its element and
+ * byte counts follow. */
+static qi_status read_tensor_info(cursor *c, uint64_t i, gguf_tensor *t) {
+    char name[NAME_BUF];
+    qi_status st = rd_name(c, "tensor info", i, &t->name, name);
+    if (st) return st;
+    if ((st = rd_u32(c, &t->n_dims, name))) return st;
+    if (t->n_dims == 0 || t->n_dims > GGUF_MAX_DIMS)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_SHAPE, "tensor '%s': %u dimensions (1 to %d allowed)", name,
+                        t->n_dims, GGUF_MAX_DIMS);
+    t->n_elems = 1;
+    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
+        t->ne[d] = 1;
+        if (d >= t->n_dims) continue;
+        if ((st = rd_u64(c, &t->ne[d], name))) return st;
+        /* the product must stay far below 2^63 so that byte sizes cannot overflow */
+        if (t->ne[d] == 0 || t->ne[d] > (1ull << 40) || t->n_elems > (1ull << 50) / t->ne[d])
+            return fail_msg(c->err, c->err_size, QI_ERR_GGUF_SHAPE, "tensor '%s': dimension %u is %llu (zero or too large)",
+                            name, d, (unsigned long long)t->ne[d]);
+        t->n_elems *= t->ne[d];
+    }
+    if ((st = rd_u32(c, &t->type, name))) return st;
+    if (!ggml_type_name(t->type))
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TYPE, "tensor '%s': unknown tensor type %u", name, t->type);
+    uint64_t blk = (uint64_t)ggml_type_block(t->type);
+    if (t->ne[0] % blk)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_SHAPE,
+                        "tensor '%s': row length %llu is not a multiple of the %s block size %llu", name,
+                        (unsigned long long)t->ne[0], ggml_type_name(t->type), (unsigned long long)blk);
+    t->n_bytes = t->n_elems / blk * (uint64_t)ggml_type_size(t->type);
+    return rd_u64(c, &t->offset, name);
+}
+
+static qi_status read_tensor_infos(cursor *c, gguf_file *g) {
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        qi_status st = read_tensor_info(c, i, &g->tensors[i]);
+        if (st) return st;
+    }
+    return check_unique(c, &g->tensors[0].name, sizeof(gguf_tensor), g->n_tensors, "tensor");
+}
+
+/* The data section starts at the next multiple of the alignment after the
+ * infos. Each tensor's data must be aligned, lie inside it and overlap no
+ * other's; then it gets its address. */
+static qi_status place_tensor_data(cursor *c, gguf_file *g) {
+    uint64_t data = (c->pos + g->alignment - 1) / g->alignment * g->alignment;
+    if (g->n_tensors && data > c->size)
+        return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                        "truncated: tensor data section would start at %llu, file has %llu bytes",
+                        (unsigned long long)data, (unsigned long long)c->size);
+    g->data_offset = data;
+    uint64_t avail = data <= c->size ? c->size - data : 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        char name[NAME_BUF];
+        print_name(name, sizeof name, t->name);
+        if (t->offset % g->alignment)
+            return fail_msg(c->err, c->err_size, QI_ERR_GGUF_OFFSET,
+                            "tensor '%s': data offset %llu is not a multiple of the alignment %llu", name,
+                            (unsigned long long)t->offset, (unsigned long long)g->alignment);
+        /* data starting past the end is a bad offset; data that starts inside
+         * but runs past the end means the file was cut short */
+        if (t->offset >= avail)
+            return fail_msg(c->err, c->err_size, QI_ERR_GGUF_OFFSET,
+                            "tensor '%s': data offset %llu lies past the end of the data section (%llu bytes)", name,
+                            (unsigned long long)t->offset, (unsigned long long)avail);
+        if (t->n_bytes > avail - t->offset)
+            return fail_msg(c->err, c->err_size, QI_ERR_GGUF_TRUNCATED,
+                            "truncated: tensor '%s' needs data up to byte %llu of the data section, which has %llu", name,
+                            (unsigned long long)(t->offset + t->n_bytes), (unsigned long long)avail);
+        t->data = c->base + data + t->offset;
+    }
+    return check_overlaps(g, c);
 }
 
 qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, size_t err_size) {
@@ -238,168 +401,16 @@ qi_status gguf_parse(const void *buf, uint64_t size, gguf_file *g, char *err, si
     g->base = buf;
     g->size = size;
     cursor c = {buf, 0, size, err, err_size};
-    qi_status st;
-    uint32_t magic, version;
-    char name[256];
-
-    if (size < 4 || (magic = (uint32_t)rd_le(c.base, 4)) != GGUF_MAGIC) {
-        if (size < 4) st = fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: only %llu bytes", (unsigned long long)size);
-        else st = fail(&c, QI_ERR_GGUF_MAGIC, "not a GGUF file: magic is %02x %02x %02x %02x, expected 'GGUF'",
-                       c.base[0], c.base[1], c.base[2], c.base[3]);
-        goto bad;
+    qi_status st = read_header(&c, g);
+    if (!st) st = alloc_index(&c, g);
+    if (!st) st = read_metadata(&c, g);
+    if (!st) st = read_tensor_infos(&c, g);
+    if (!st) st = place_tensor_data(&c, g);
+    if (st) {
+        free(g->kv);
+        free(g->tensors);
+        memset(g, 0, sizeof *g);
     }
-    c.pos = 4;
-    if ((st = rd_u32(&c, &version, "header version"))) goto bad;
-    if (version != 2 && version != 3) {
-        st = fail(&c, QI_ERR_GGUF_VERSION, "header version: GGUF version %u is not supported (2 or 3)", version);
-        goto bad;
-    }
-    g->version = version;
-    if ((st = rd_u64(&c, &g->n_tensors, "header tensor count"))) goto bad;
-    if ((st = rd_u64(&c, &g->n_kv, "header metadata count"))) goto bad;
-    /* a key needs at least 8 (length) + 4 (type) + 1 byte; a tensor info at least 8+4+8+4+8 */
-    if (g->n_kv > left(&c) / 13) {
-        st = fail(&c, QI_ERR_GGUF_COUNT, "header metadata count %llu exceeds what a %llu-byte file can hold",
-                  (unsigned long long)g->n_kv, (unsigned long long)size);
-        goto bad;
-    }
-    if (g->n_tensors > left(&c) / 32) {
-        st = fail(&c, QI_ERR_GGUF_COUNT, "header tensor count %llu exceeds what a %llu-byte file can hold",
-                  (unsigned long long)g->n_tensors, (unsigned long long)size);
-        goto bad;
-    }
-
-    g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
-    g->tensors = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *g->tensors);
-    if (!g->kv || !g->tensors) { st = fail(&c, QI_ERR_NOMEM, "out of memory for the GGUF index"); goto bad; }
-
-    g->alignment = GGUF_DEFAULT_ALIGNMENT;
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        gguf_kv *kv = &g->kv[i];
-        snprintf(name, sizeof name, "metadata key #%llu", (unsigned long long)i);
-        if ((st = rd_str(&c, &kv->key, name))) goto bad;
-        print_name(name, sizeof name, kv->key);
-        if ((st = rd_u32(&c, &kv->type, name))) goto bad;
-        if (kv->type >= GGUF_VTYPE_COUNT) {
-            st = fail(&c, QI_ERR_GGUF_TYPE, "metadata '%s': unknown value type %u", name, kv->type);
-            goto bad;
-        }
-        if (kv->type == GGUF_ARRAY) {
-            if ((st = rd_u32(&c, &kv->v.arr.type, name))) goto bad;
-            if (kv->v.arr.type >= GGUF_VTYPE_COUNT || kv->v.arr.type == GGUF_ARRAY) {
-                st = fail(&c, QI_ERR_GGUF_TYPE, "metadata '%s': unknown or nested array element type %u",
-                          name, kv->v.arr.type);
-                goto bad;
-            }
-            if ((st = rd_u64(&c, &kv->v.arr.n, name))) goto bad;
-            if ((st = rd_array(&c, kv, name))) goto bad;
-        } else if ((st = rd_value(&c, kv->type, kv, name))) {
-            goto bad;
-        }
-        if (gguf_str_eq(kv->key, "general.alignment")) {
-            if (kv->type != GGUF_UINT32 || kv->v.u == 0 || (kv->v.u & (kv->v.u - 1))) {
-                if (kv->type == GGUF_UINT32)
-                    st = fail(&c, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' = %llu is not a power of two",
-                              (unsigned long long)kv->v.u);
-                else
-                    st = fail(&c, QI_ERR_GGUF_ALIGNMENT, "metadata 'general.alignment' must be a uint32, not %s",
-                              gguf_vtype_name(kv->type));
-                goto bad;
-            }
-            g->alignment = kv->v.u;
-        }
-    }
-    uint64_t dup;
-    if (has_duplicate(&g->kv[0].key, sizeof(gguf_kv), g->n_kv, &dup, &st)) {
-        print_name(name, sizeof name, g->kv[dup].key);
-        st = fail(&c, QI_ERR_GGUF_DUPLICATE, "metadata key '%s' appears twice", name);
-        goto bad;
-    }
-    if (st) { fail(&c, st, "out of memory"); goto bad; }
-
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        gguf_tensor *t = &g->tensors[i];
-        snprintf(name, sizeof name, "tensor info #%llu", (unsigned long long)i);
-        if ((st = rd_str(&c, &t->name, name))) goto bad;
-        print_name(name, sizeof name, t->name);
-        if ((st = rd_u32(&c, &t->n_dims, name))) goto bad;
-        if (t->n_dims == 0 || t->n_dims > GGUF_MAX_DIMS) {
-            st = fail(&c, QI_ERR_GGUF_SHAPE, "tensor '%s': %u dimensions (1 to %d allowed)", name, t->n_dims, GGUF_MAX_DIMS);
-            goto bad;
-        }
-        t->n_elems = 1;
-        for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
-            t->ne[d] = 1;
-            if (d >= t->n_dims) continue;
-            if ((st = rd_u64(&c, &t->ne[d], name))) goto bad;
-            /* the product must stay far below 2^63 so that byte sizes cannot overflow */
-            if (t->ne[d] == 0 || t->ne[d] > (1ull << 40) || t->n_elems > (1ull << 50) / t->ne[d]) {
-                st = fail(&c, QI_ERR_GGUF_SHAPE, "tensor '%s': dimension %u is %llu (zero or too large)",
-                          name, d, (unsigned long long)t->ne[d]);
-                goto bad;
-            }
-            t->n_elems *= t->ne[d];
-        }
-        if ((st = rd_u32(&c, &t->type, name))) goto bad;
-        if (!ggml_type_name(t->type)) {
-            st = fail(&c, QI_ERR_GGUF_TYPE, "tensor '%s': unknown tensor type %u", name, t->type);
-            goto bad;
-        }
-        uint64_t blk = (uint64_t)ggml_type_block(t->type);
-        if (t->ne[0] % blk) {
-            st = fail(&c, QI_ERR_GGUF_SHAPE, "tensor '%s': row length %llu is not a multiple of the %s block size %llu",
-                      name, (unsigned long long)t->ne[0], ggml_type_name(t->type), (unsigned long long)blk);
-            goto bad;
-        }
-        t->n_bytes = t->n_elems / blk * (uint64_t)ggml_type_size(t->type);
-        if ((st = rd_u64(&c, &t->offset, name))) goto bad;
-    }
-    if (has_duplicate(&g->tensors[0].name, sizeof(gguf_tensor), g->n_tensors, &dup, &st)) {
-        print_name(name, sizeof name, g->tensors[dup].name);
-        st = fail(&c, QI_ERR_GGUF_DUPLICATE, "tensor '%s' appears twice", name);
-        goto bad;
-    }
-    if (st) { fail(&c, st, "out of memory"); goto bad; }
-
-    /* data section starts at the next multiple of the alignment */
-    uint64_t data = (c.pos + g->alignment - 1) / g->alignment * g->alignment;
-    if (g->n_tensors && data > size) {
-        st = fail(&c, QI_ERR_GGUF_TRUNCATED, "truncated: tensor data section would start at %llu, file has %llu bytes",
-                  (unsigned long long)data, (unsigned long long)size);
-        goto bad;
-    }
-    g->data_offset = data;
-    uint64_t avail = data <= size ? size - data : 0;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        gguf_tensor *t = &g->tensors[i];
-        print_name(name, sizeof name, t->name);
-        if (t->offset % g->alignment) {
-            st = fail(&c, QI_ERR_GGUF_OFFSET, "tensor '%s': data offset %llu is not a multiple of the alignment %llu",
-                      name, (unsigned long long)t->offset, (unsigned long long)g->alignment);
-            goto bad;
-        }
-        /* data starting past the end is a bad offset; data that starts inside
-         * but runs past the end means the file was cut short */
-        if (t->offset >= avail) {
-            st = fail(&c, QI_ERR_GGUF_OFFSET,
-                      "tensor '%s': data offset %llu lies past the end of the data section (%llu bytes)",
-                      name, (unsigned long long)t->offset, (unsigned long long)avail);
-            goto bad;
-        }
-        if (t->n_bytes > avail - t->offset) {
-            st = fail(&c, QI_ERR_GGUF_TRUNCATED,
-                      "truncated: tensor '%s' needs data up to byte %llu of the data section, which has %llu",
-                      name, (unsigned long long)(t->offset + t->n_bytes), (unsigned long long)avail);
-            goto bad;
-        }
-        t->data = c.base + data + t->offset;
-    }
-    if ((st = check_overlaps(g, &c))) goto bad;
-    return QI_OK;
-bad:
-    free(g->kv);
-    free(g->tensors);
-    memset(g, 0, sizeof *g);
     return st;
 }
 
@@ -439,25 +450,21 @@ qi_status gguf_open_ex(const char *path, int huge_pages, gguf_file *g, char *err
     memset(g, 0, sizeof *g);
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        if (err) snprintf(err, err_size, "cannot open '%s': %s", path, strerror(errno));
-        return QI_ERR_IO;
+        return fail_msg(err, err_size, QI_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (err) snprintf(err, err_size, "'%s' is not a regular file", path);
         close(fd);
-        return QI_ERR_IO;
+        return fail_msg(err, err_size, QI_ERR_IO, "'%s' is not a regular file", path);
     }
     if (sb.st_size == 0) {
         close(fd);
-        if (err) snprintf(err, err_size, "not a GGUF file: '%s' is empty", path);
-        return QI_ERR_GGUF_MAGIC;
+        return fail_msg(err, err_size, QI_ERR_GGUF_MAGIC, "not a GGUF file: '%s' is empty", path);
     }
     void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd); /* the mapping keeps the file alive */
     if (p == MAP_FAILED) {
-        if (err) snprintf(err, err_size, "cannot map '%s': %s", path, strerror(errno));
-        return QI_ERR_IO;
+        return fail_msg(err, err_size, QI_ERR_IO, "cannot map '%s': %s", path, strerror(errno));
     }
     size_t region = (size_t)sb.st_size;
     if (huge_pages) {

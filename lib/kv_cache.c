@@ -1,3 +1,5 @@
+/* The KV cache and its storage format: f32 rows as they are, f16 rows
+ * element by element, q8_0 rows as blocks of 32 with one f16 scale. */
 #include "kv_cache.h"
 
 #include <stdlib.h>
@@ -38,13 +40,11 @@ void kv_free(qi_kv_cache *kv) {
     kv->k = kv->v = NULL;
 }
 
-size_t kv_bytes(const qi_kv_cache *kv) {
-    return 2 * (size_t)kv->n_layer * (size_t)kv->capacity * kv->row_bytes;
-}
-
 static size_t row_offset(const qi_kv_cache *kv, int layer, int pos) {
     return ((size_t)layer * (size_t)kv->capacity + (size_t)pos) * kv->row_bytes;
 }
+
+/* ---- write ------------------------------------------------------------------- */
 
 static void store_row(const qi_kv_cache *kv, void *dst, const float *x) {
     switch (kv->type) {
@@ -66,5 +66,31 @@ void kv_store(qi_kv_cache *kv, int layer, int pos, const float *k, const float *
     store_row(kv, (char *)kv->v + off, v);
 }
 
-const void *kv_k_row(const qi_kv_cache *kv, int layer, int pos) { return (const char *)kv->k + row_offset(kv, layer, pos); }
-const void *kv_v_row(const qi_kv_cache *kv, int layer, int pos) { return (const char *)kv->v + row_offset(kv, layer, pos); }
+/* ---- read -------------------------------------------------------------------- */
+
+void kv_read(const qi_kv_cache *kv, int layer, int p0, int n, int off, int len, float *restrict kt, int kt_stride,
+             float *restrict v) {
+    size_t first = row_offset(kv, layer, p0);
+    for (int j = 0; j < n; j++) {
+        size_t at = first + (size_t)j * kv->row_bytes;
+        const void *kr = (const char *)kv->k + at, *vr = (const char *)kv->v + at;
+        float *vo = v + (size_t)j * len;
+        switch (kv->type) {
+        case QI_KV_F32:
+            for (int d = 0; d < len; d++) kt[(size_t)d * kt_stride + j] = ((const float *)kr)[off + d];
+            memcpy(vo, (const float *)vr + off, (size_t)len * sizeof(float));
+            break;
+        case QI_KV_F16:
+            for (int d = 0; d < len; d++) kt[(size_t)d * kt_stride + j] = fp16_to_fp32(((const uint16_t *)kr)[off + d]);
+            for (int d = 0; d < len; d++) vo[d] = fp16_to_fp32(((const uint16_t *)vr)[off + d]);
+            break;
+        case QI_KV_Q8_0: {
+            const block_q8_0 *kb = (const block_q8_0 *)kr + off / QK8_0, *vb = (const block_q8_0 *)vr + off / QK8_0;
+            for (int d = 0; d < len; d++)
+                kt[(size_t)d * kt_stride + j] = fp16_to_fp32(kb[d / QK8_0].d) * kb[d / QK8_0].qs[d % QK8_0];
+            for (int d = 0; d < len; d++) vo[d] = fp16_to_fp32(vb[d / QK8_0].d) * vb[d / QK8_0].qs[d % QK8_0];
+            break;
+        }
+        }
+    }
+}

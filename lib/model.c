@@ -1,6 +1,5 @@
 /* Bind GGUF tensors to a Qwen2 model. Every shape comes from the file's
  * metadata and is checked against the tensor it describes. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -1,7 +1,5 @@
 /* Qwen2 byte-level BPE: vocab and merge tables, the pre-tokenizer split,
- * BPE by rank with a heap, and the streaming detokenizer. See tokenizer.h. */
-#include <stdarg.h>
-#include <stdio.h>
+ * BPE by rank with a heap, and the bytes of a token. See tokenizer.h. */
 #include <stdlib.h>
 #include <string.h>
 #include "fail.h"
@@ -13,7 +11,7 @@ typedef struct special { int32_t id; uint32_t len; int control; } special;
 typedef struct vocab_slot { uint32_t hash; int32_t id; } vocab_slot;         /* id -1: empty */
 
 struct qi_tokenizer {
-    int n_tokens, n_merges;
+    int n_tokens;
     char *text;               /* every vocab string, back to back */
     size_t *off;              /* [n_tokens + 1] offsets into text */
     uint8_t *type;            /* enum tok_type per token */
@@ -25,10 +23,9 @@ struct qi_tokenizer {
     special *spec;            /* CONTROL and USER_DEFINED tokens, longest first */
     int n_spec;
     uint8_t spec_first[256];  /* 1: a USER_DEFINED token starts with this byte, 2: a CONTROL one */
-    int32_t bos, eos;
-    size_t max_len;           /* longest vocab string: bounds any token's bytes */
-    int can_encode;
-    char enc_err[128];
+    int32_t eog[3];           /* ids that end a generation, found once at load */
+    int n_eog;
+    int can_encode;           /* the Qwen2 split, and a token for every byte */
 };
 
 /* ---- GPT-2 byte <-> unicode mapping ------------------------------------------
@@ -144,7 +141,6 @@ static qi_status load_tokens(const gguf_file *g, qi_tokenizer *t, char *err, siz
         memcpy(t->text + o, s.ptr, s.len);
         t->off[i] = o;
         o += s.len;
-        if (s.len > t->max_len) t->max_len = s.len;
         uint32_t h = fnv(FNV_INIT, s.ptr, s.len);
         /* a duplicate string keeps its first id */
         uint32_t slot = h & t->vmask;
@@ -187,7 +183,6 @@ static qi_status load_merges(const gguf_file *g, qi_tokenizer *t, char *err, siz
             return fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.merges has %llu entries",
                         (unsigned long long)n);
     }
-    t->n_merges = (int)n;
     uint64_t cap = 1024;
     while (cap < 2 * n) cap <<= 1;
     t->mtab = malloc(cap * sizeof *t->mtab);
@@ -243,6 +238,26 @@ static qi_status load_specials(qi_tokenizer *t) {
     return QI_OK;
 }
 
+/* The ids that end a generation: the file's eos, and the two ends
+ * Qwen2.5-Instruct's generation config lists, each once. */
+static void find_eog(qi_tokenizer *t, int32_t eos) {
+    int32_t ends[3] = {eos, tok_find(t, "<|im_end|>"), tok_find(t, "<|endoftext|>")};
+    for (int i = 0; i < 3; i++)
+        if (ends[i] >= 0 && !tok_is_eog(t, ends[i])) t->eog[t->n_eog++] = ends[i];
+}
+
+/* Encoding needs the Qwen2 split and a token for every byte. A missing
+ * pre key is taken as qwen2: this runtime only loads Qwen2 models.
+ * llama.cpp gives the same split to "deepseek-r1-qwen" and "megrez".
+ * A vocab that can not encode still loads, and decodes. */
+static int can_encode(const qi_tokenizer *t, const gguf_str *pre) {
+    if (pre && !gguf_str_eq(*pre, "qwen2") && !gguf_str_eq(*pre, "deepseek-r1-qwen") && !gguf_str_eq(*pre, "megrez"))
+        return 0;
+    for (unsigned b = 0; b < 256; b++)
+        if (t->byte_id[b] < 0) return 0;
+    return 1;
+}
+
 qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err_size) {
     if (err && err_size) err[0] = 0;
     if (!out) return QI_ERR_INVALID_ARG;
@@ -265,36 +280,24 @@ qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err
     qi_status st;
     if ((st = load_tokens(g, t, err, err_size)) || (st = load_merges(g, t, err, err_size))) goto bad;
     if ((st = load_specials(t))) { fail_msg(err, err_size, st, "out of memory"); goto bad; }
-    if ((st = load_special_id(g, t, "tokenizer.ggml.bos_token_id", &t->bos, err, err_size)) ||
-        (st = load_special_id(g, t, "tokenizer.ggml.eos_token_id", &t->eos, err, err_size)))
+    int32_t bos, eos; /* bos is only checked: nothing here puts it in front of a text */
+    if ((st = load_special_id(g, t, "tokenizer.ggml.bos_token_id", &bos, err, err_size)) ||
+        (st = load_special_id(g, t, "tokenizer.ggml.eos_token_id", &eos, err, err_size)))
         goto bad;
+    find_eog(t, eos);
 
-    /* Encoding needs the Qwen2 split and a token for every byte. A missing
-     * pre key is taken as qwen2: this runtime only loads Qwen2 models.
-     * llama.cpp gives the same split to "deepseek-r1-qwen" and "megrez". */
-    t->can_encode = 1;
     gguf_str pre;
-    if (gguf_find_kv(g, "tokenizer.ggml.pre")) {
-        if (!gguf_get_str(g, "tokenizer.ggml.pre", &pre)) {
-            st = fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.pre is not a string");
-            goto bad;
-        }
-        if (!gguf_str_eq(pre, "qwen2") && !gguf_str_eq(pre, "deepseek-r1-qwen") &&
-            !gguf_str_eq(pre, "megrez")) {
-            t->can_encode = 0;
-            snprintf(t->enc_err, sizeof t->enc_err, "tokenizer.ggml.pre \"%.*s\" is not supported (only \"qwen2\")",
-                     (int)(pre.len > 40 ? 40 : pre.len), pre.ptr);
-        }
+    int has_pre = gguf_find_kv(g, "tokenizer.ggml.pre") != NULL;
+    if (has_pre && !gguf_get_str(g, "tokenizer.ggml.pre", &pre)) {
+        st = fail_msg(err, err_size, QI_ERR_TOKENIZER, "tokenizer.ggml.pre is not a string");
+        goto bad;
     }
     for (unsigned b = 0; b < 256; b++) {
         unsigned char u[4];
         int k = uni_encode(byte_to_cp(b), u);
         t->byte_id[b] = vocab_find2(t, (const char *)u, (size_t)k, "", 0);
-        if (t->byte_id[b] < 0 && t->can_encode) {
-            t->can_encode = 0;
-            snprintf(t->enc_err, sizeof t->enc_err, "byte 0x%02X has no token in tokenizer.ggml.tokens", b);
-        }
     }
+    t->can_encode = can_encode(t, has_pre ? &pre : NULL);
     *out = t;
     return QI_OK;
 bad:
@@ -316,35 +319,18 @@ void tok_free(qi_tokenizer *t) {
 /* ---- queries ------------------------------------------------------------------ */
 
 int tok_n_vocab(const qi_tokenizer *t) { return t ? t->n_tokens : 0; }
-int tok_n_merges(const qi_tokenizer *t) { return t ? t->n_merges : 0; }
-int32_t tok_eos(const qi_tokenizer *t) { return t ? t->eos : -1; }
-int32_t tok_bos(const qi_tokenizer *t) { return t ? t->bos : -1; }
 
 int32_t tok_find(const qi_tokenizer *t, const char *text) {
     if (!t || !text) return -1;
     return vocab_find2(t, text, strlen(text), "", 0);
 }
 
-const char *tok_token_text(const qi_tokenizer *t, int32_t id, size_t *len) {
-    if (!t || id < 0 || id >= t->n_tokens) { if (len) *len = 0; return NULL; }
-    if (len) *len = t->off[id + 1] - t->off[id];
-    return t->text + t->off[id];
+int tok_is_eog(const qi_tokenizer *t, int32_t id) {
+    for (int i = 0; t && i < t->n_eog; i++)
+        if (id == t->eog[i]) return 1;
+    return 0;
 }
 
-int tok_token_type(const qi_tokenizer *t, int32_t id) {
-    if (!t || id < 0 || id >= t->n_tokens) return -1;
-    return t->type[id];
-}
-
-int tok_is_special(const qi_tokenizer *t, int32_t id) {
-    int ty = tok_token_type(t, id);
-    return ty == TOK_CONTROL || ty == TOK_USER_DEFINED;
-}
-
-const char *tok_encode_error(const qi_tokenizer *t) {
-    if (!t) return "no tokenizer";
-    return t->can_encode ? NULL : t->enc_err;
-}
 
 /* ---- encode ------------------------------------------------------------------- */
 
@@ -578,12 +564,12 @@ qi_status tok_encode(const qi_tokenizer *t, const char *text, size_t len, int pa
 
 /* ---- decode ------------------------------------------------------------------- */
 
+/* min(cap, n) bytes written so far, n counted in full */
 typedef struct sink { char *out; size_t cap, n; } sink;
 
-static void sink_put(sink *k, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++, k->n++)
-        if (k->n < k->cap) k->out[k->n] = (char)b[i];
+static void sink_byte(sink *k, unsigned char b) {
+    if (k->n < k->cap) k->out[k->n] = (char)b;
+    k->n++;
 }
 
 static int hexval(int c) {
@@ -592,19 +578,19 @@ static int hexval(int c) {
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* The raw bytes of token id, one at a time, into fn. */
-static void token_bytes(const qi_tokenizer *t, int32_t id, void (*fn)(void *, unsigned char), void *ctx) {
-    if (!t || id < 0 || id >= t->n_tokens) return;
+size_t tok_token_bytes(const qi_tokenizer *t, int32_t id, char *out, size_t cap) {
+    sink k = {out, out ? cap : 0, 0};
+    if (!t || id < 0 || id >= t->n_tokens) return 0;
     const unsigned char *s = (const unsigned char *)t->text + t->off[id];
     size_t len = t->off[id + 1] - t->off[id];
     switch (t->type[id]) {
     case TOK_UNUSED:
-        return;
+        return 0;
     case TOK_BYTE:                       /* "<0xAB>" */
         if (len == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>' &&
             hexval(s[3]) >= 0 && hexval(s[4]) >= 0) {
-            fn(ctx, (unsigned char)(hexval(s[3]) * 16 + hexval(s[4])));
-            return;
+            sink_byte(&k, (unsigned char)(hexval(s[3]) * 16 + hexval(s[4])));
+            return k.n;
         }
         break;
     case TOK_CONTROL: case TOK_USER_DEFINED:
@@ -622,68 +608,11 @@ static void token_bytes(const qi_tokenizer *t, int32_t id, void (*fn)(void *, un
         for (size_t i = 0; i < len;) {
             uint32_t c;
             i += (size_t)uni_decode(s + i, len - i, &c);
-            fn(ctx, (unsigned char)cp_to_byte(c));
+            sink_byte(&k, (unsigned char)cp_to_byte(c));
         }
-        return;
+        return k.n;
     }
     }
-    for (size_t i = 0; i < len; i++) fn(ctx, s[i]);
-}
-
-static void sink_byte(void *ctx, unsigned char b) { sink_put(ctx, &b, 1); }
-
-size_t tok_token_bytes(const qi_tokenizer *t, int32_t id, char *out, size_t cap) {
-    sink k = {out, out ? cap : 0, 0};
-    token_bytes(t, id, sink_byte, &k);
+    for (size_t i = 0; i < len; i++) sink_byte(&k, s[i]);
     return k.n;
-}
-
-static const unsigned char REPLACEMENT[3] = {0xEF, 0xBF, 0xBD};
-
-typedef struct stream_ctx { tok_stream *s; sink k; } stream_ctx;
-
-/* One byte into the UTF-8 assembler. A byte that can not continue the held
- * prefix ends it (one U+FFFD for the prefix) and is then looked at afresh. */
-static void stream_byte(void *ctx, unsigned char b) {
-    stream_ctx *c = ctx;
-    tok_stream *s = c->s;
-    for (;;) {
-        if (s->n_pending == 0) {
-            int len = uni_utf8_len(b);
-            if (len == 1) sink_put(&c->k, &b, 1);
-            else if (len == 0) sink_put(&c->k, REPLACEMENT, 3);
-            else { s->pending[0] = b; s->n_pending = 1; }
-            return;
-        }
-        if (uni_utf8_cont_ok(s->pending[0], s->n_pending, b)) {
-            s->pending[s->n_pending++] = b;
-            if (s->n_pending == uni_utf8_len(s->pending[0])) {
-                sink_put(&c->k, s->pending, (size_t)s->n_pending);
-                s->n_pending = 0;
-            }
-            return;
-        }
-        sink_put(&c->k, REPLACEMENT, 3);
-        s->n_pending = 0;
-    }
-}
-
-size_t tok_stream_feed(const qi_tokenizer *t, tok_stream *s, int32_t id, char *out, size_t cap) {
-    if (!s) return 0;
-    if (s->n_pending < 0 || s->n_pending > 3) s->n_pending = 0;
-    stream_ctx c = {s, {out, out ? cap : 0, 0}};
-    token_bytes(t, id, stream_byte, &c);
-    return c.k.n;
-}
-
-size_t tok_stream_flush(tok_stream *s, char *out, size_t cap) {
-    sink k = {out, out ? cap : 0, 0};
-    if (s && s->n_pending) sink_put(&k, REPLACEMENT, 3);
-    if (s) s->n_pending = 0;
-    return k.n;
-}
-
-size_t tok_stream_bound(const qi_tokenizer *t) {
-    /* every byte of the token plus the held ones may turn into U+FFFD */
-    return 3 * ((t ? t->max_len : 0) + 4);
 }

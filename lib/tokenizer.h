@@ -12,6 +12,8 @@
  *           4. each piece's bytes become byte tokens, merged by BPE rank
  *   decode: byte-level tokens map back to raw bytes ("Ġ" -> ' '); CONTROL and
  *           USER_DEFINED tokens give their text; UNUSED tokens give nothing.
+ *           (Whole UTF-8 characters out of a stream of tokens: qi_detok_feed,
+ *           text.c.)
  *
  * Invalid UTF-8 in the input is not an error: each bad byte stays as is
  * through NFC, counts as punctuation for the split, and becomes its byte
@@ -41,47 +43,27 @@ enum tok_type {
  * another length, a merge that is not "left right" of known tokens, special
  * ids out of range). Copies everything: g may be closed afterwards.
  * A vocab that loads but can not encode (tokenizer.ggml.pre not "qwen2" or
- * an alias of it, or a byte without a token) still decodes; see
- * tok_encode_error. */
+ * an alias of it, or a byte without a token) still decodes; tok_encode
+ * refuses it. */
 qi_status tok_load(const gguf_file *g, qi_tokenizer **out, char *err, size_t err_size);
 void tok_free(qi_tokenizer *t);
 
 int tok_n_vocab(const qi_tokenizer *t);     /* entries in tokenizer.ggml.tokens */
-int tok_n_merges(const qi_tokenizer *t);
-int32_t tok_eos(const qi_tokenizer *t);     /* tokenizer.ggml.eos_token_id, -1 if none */
-int32_t tok_bos(const qi_tokenizer *t);     /* tokenizer.ggml.bos_token_id, -1 if none */
+/* 1 if id ends a generation: tokenizer.ggml.eos_token_id, <|im_end|> or
+ * <|endoftext|> (resolved once, in tok_load) */
+int tok_is_eog(const qi_tokenizer *t, int32_t id);
 
 /* Token string as stored in the vocab ("<|im_end|>", "Ġhello") -> id, or -1. */
 int32_t tok_find(const qi_tokenizer *t, const char *text);
-/* The vocab string of id (not NUL-terminated), NULL if id is out of range. */
-const char *tok_token_text(const qi_tokenizer *t, int32_t id, size_t *len);
-int tok_token_type(const qi_tokenizer *t, int32_t id);   /* enum tok_type; -1 if out of range */
-int tok_is_special(const qi_tokenizer *t, int32_t id);   /* CONTROL or USER_DEFINED */
-
-/* NULL if tok_encode works, else why not (a static string). */
-const char *tok_encode_error(const qi_tokenizer *t);
 
 /* Append the ids of text[0..len) to the growable array (*ids, *n, *cap);
  * the caller frees *ids. On error *n is left as it was. QI_ERR_TOKENIZER if
- * tok_encode_error() is not NULL, QI_ERR_NOMEM, QI_ERR_INVALID_ARG. */
+ * the vocab can not encode (see tok_load), QI_ERR_NOMEM, QI_ERR_INVALID_ARG. */
 qi_status tok_encode(const qi_tokenizer *t, const char *text, size_t len, int parse_special,
                      int32_t **ids, size_t *n, size_t *cap);
 
 /* Raw bytes of one token. Returns the byte count (0 for ids out of range
  * and UNUSED tokens) and writes min(count, cap) bytes; no NUL. */
 size_t tok_token_bytes(const qi_tokenizer *t, int32_t id, char *out, size_t cap);
-
-/* Streaming detokenizer. Start from a zeroed tok_stream. feed() outputs only
- * complete UTF-8 characters: bytes of a character split across tokens are
- * held until it completes. Ill-formed UTF-8 comes out as U+FFFD, one per
- * maximal ill-formed subpart, which is what HF decode gives (Rust
- * from_utf8_lossy, Python errors="replace"); flush() ends the stream, turning
- * a held incomplete character into one U+FFFD. Both return the bytes produced
- * and write min(that, cap); a cap of tok_stream_bound(t) always suffices.
- * Ids out of range produce nothing. */
-typedef struct tok_stream { unsigned char pending[8]; int n_pending; } tok_stream;
-size_t tok_stream_feed(const qi_tokenizer *t, tok_stream *s, int32_t id, char *out, size_t cap);
-size_t tok_stream_flush(tok_stream *s, char *out, size_t cap);
-size_t tok_stream_bound(const qi_tokenizer *t);
 
 #endif

@@ -51,7 +51,7 @@ for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteratio
     check "killed while $what: the tree is clean at the last kept commit" sh -c \
         "[ \"\$(git rev-parse HEAD)\" = $incumbent ] && [ -z \"\$(git status --porcelain)\" ]"
     check "killed while $what: nothing of the killed loop is left running or lying about" sh -c \
-        "! pgrep -f '$R/[.]git/qinfer/cache|loop_agent[.]sh' >/dev/null && [ -z \"\$(ls -A $TMPDIR)\" ]"
+        "! pgrep -f '$R/([.]git/qinfer/cache|test/loop_agent[.]sh)' >/dev/null && [ -z \"\$(ls -A $TMPDIR)\" ]"
     check "killed while $what: results.tsv only appended to, no torn or short row" sh -c \
         "head -c \$(wc -c <$TMP/before.tsv) results.tsv | cmp -s - $TMP/before.tsv && [ \"\$(tail -c 1 results.tsv | od -An -c | tr -d ' ')\" = '\\n' ] && awk -F'\t' 'NF != 16 { exit 1 }' results.tsv"
 done
