@@ -166,6 +166,17 @@ static uint64_t fresh_seed(void) {
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     qi_config_default(&a->cfg);
+    /* the library reads no environment: the level QINFER_ISA names becomes cfg.isa */
+    const char *isa_env = getenv("QINFER_ISA");
+    if (isa_env && *isa_env) {
+        int isa = qi_isa_parse(isa_env);
+        if (isa < 0) {
+            fprintf(stderr, "qinfer: QINFER_ISA=%s: unknown kernel level (auto|scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm)\n",
+                    isa_env);
+            return 1;
+        }
+        a->cfg.isa = (qi_isa)isa;
+    }
     a->max_tokens = DEFAULT_MAX_TOKENS;
     int i = 1, seed_given = 0;
     if (i < argc && argv[i][0] != '-') a->cmd = argv[i++];
@@ -546,9 +557,10 @@ static int run_turn(qi_session *s, const int32_t *ids, int n, const args *a, pri
     if (!a->quiet) {
         int evald = n - reused;
         fprintf(stderr, "[prompt %d tokens (%d new), %.1f tok/s | generated %d tokens, %.1f tok/s | first token %.0f ms"
-                        " | stop: %s | seed %llu]\n",
+                        " | stop: %s | %s, %d threads | seed %llu]\n",
                 n, evald, evald / (t1 - t0 + 1e-9), gs.n_gen, gs.n_gen > 1 && p->t_first ? (gs.n_gen - 1) / (t2 - p->t_first + 1e-9) : 0.0,
-                ((p->t_first ? p->t_first : t2) - t0) * 1e3, stop_reason(st, &gs), (unsigned long long)a->cfg.seed);
+                ((p->t_first ? p->t_first : t2) - t0) * 1e3, stop_reason(st, &gs), qi_session_isa(s), qi_session_threads(s),
+                (unsigned long long)a->cfg.seed);
     }
     return failed;
 }

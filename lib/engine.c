@@ -85,8 +85,7 @@ qi_status engine_init(qi_engine *e, const qi_model *m, const qi_config *c, const
                       size_t msg_size) {
     memset(e, 0, sizeof *e);
     char kmsg[160];
-    const char *force = getenv("QINFER_ISA");
-    if (!force && c->isa != QI_ISA_AUTO) force = qi_isa_name(c->isa);
+    const char *force = c->isa != QI_ISA_AUTO ? qi_isa_name(c->isa) : NULL;
     e->kern = kernels_select(force, kmsg, sizeof kmsg);
     if (!e->kern) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "%s", kmsg);
     e->model = m;

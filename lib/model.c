@@ -280,6 +280,8 @@ qi_status qi_model_load(const char *path, qi_model **out, char *msg, size_t msg_
 
 qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **out, char *msg, size_t msg_size) {
     if (msg && msg_size) msg[0] = 0;
+    if (!out) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "out is NULL");
+    *out = NULL; /* first, as the header promises: on any failure *out is NULL */
     qi_config defaults;
     if (!cfg) {
         qi_config_default(&defaults);
@@ -287,8 +289,6 @@ qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **o
     }
     qi_status cst = qi_config_check(cfg, msg, msg_size);
     if (cst) return cst;
-    if (!out) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "out is NULL");
-    *out = NULL;
     if (!path) return fail_msg(msg, msg_size, QI_ERR_INVALID_ARG, "path is NULL");
     qi_model *m = calloc(1, sizeof *m);
     if (!m) return fail_msg(msg, msg_size, QI_ERR_NOMEM, "out of memory");

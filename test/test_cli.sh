@@ -104,4 +104,7 @@ if [ -f $SYNTH ]; then
 else
     fail "synthetic model missing: run make synth"
 fi
+# the library reads no environment; the CLI takes the kernel level from QINFER_ISA
+check "QINFER_ISA names an unknown level: refused (exit 2)" sh -c "QINFER_ISA=bogus $BIN/qinfer info -m $SHARED/golden/tiny-qwen2-q4_0.gguf >/dev/null 2>$TMP/isa.err; [ \$? -eq 2 ] && grep -q 'QINFER_ISA=bogus' $TMP/isa.err"
+check "QINFER_ISA=scalar runs the scalar level" sh -c "QINFER_ISA=scalar $BIN/qinfer -m $SHARED/golden/tiny-qwen2-q4_0.gguf --raw -p hi -n 2 --seed 1 2>&1 >/dev/null | grep -q scalar"
 summary

@@ -37,6 +37,7 @@ static qi_model *load(const char *variant) {
 }
 
 static qi_compute compute_mode = QI_COMPUTE_F32;
+static qi_isa level = QI_ISA_AUTO; /* the kernel level under test */
 static qi_session *session(qi_model *m, qi_kv_type kv, int chunk) {
     qi_config c;
     qi_config_default(&c);
@@ -45,6 +46,7 @@ static qi_session *session(qi_model *m, qi_kv_type kv, int chunk) {
     c.prefill_chunk = chunk;
     c.n_threads = 2;
     c.compute = compute_mode;
+    c.isa = level;
     c.temperature = 0; /* greedy */
     c.repeat_penalty = 1;
     qi_session *s = NULL;
@@ -332,7 +334,7 @@ static void other_levels(void) {
     const qi_kernels *best = kernels_select(NULL, best_err, sizeof best_err);
     for (int i = 0; i < n; i++) {
         if (lv[i] == best) continue;
-        setenv("QINFER_ISA", lv[i]->name, 1);
+        level = (qi_isa)qi_isa_parse(lv[i]->name);
         printf("  level %s:\n", lv[i]->name);
         t2_prefill("tiny-gqa7-q4_0", 1, QI_KV_F32, TIER_A, 64);
         if (!strcmp(lv[i]->name, "scalar")) { /* the reference path: tier A on every variant */
@@ -346,11 +348,11 @@ static void other_levels(void) {
         greedy("tiny-gqa7-q4_0", "tiny-gqa7", 512, 1, TIER_C_MARGIN, 14);
         compute_mode = QI_COMPUTE_F32;
     }
-    unsetenv("QINFER_ISA");
+    level = QI_ISA_AUTO;
 }
 
 int main(void) {
-    if (getenv("QINFER_ISA")) unsetenv("QINFER_ISA"); /* the default level first; others below */
+    /* the default level first; others below */
     RUN(golden_t2_f32);
     RUN(golden_t2_q4_0);
     RUN(golden_t2_q4_0_chunk7);
