@@ -531,13 +531,24 @@ static const char *stop_reason(qi_status st, const qi_gen_stats *gs) {
     return gs->stopped_at_eog ? "end of turn" : "max tokens";
 }
 
+/* between the chunks of a long prompt: Ctrl-C stops it there */
+static int prompt_progress(void *user, int done, int total) {
+    (void)user, (void)done, (void)total;
+    return interrupted != 0;
+}
+
 /* Prompt in, answer out, stats on stderr. 0 on success (stopped by Ctrl-C
  * or by a full context included); 1 on a failure, with its message printed. */
 static int run_turn(qi_session *s, const int32_t *ids, int n, const args *a, printer *p) {
     double t0 = now_s();
     int reused = 0;
+    qi_session_set_progress(s, prompt_progress, NULL);
     qi_status st = qi_session_prompt(s, ids, n, &reused);
     double t1 = now_s();
+    if (st == QI_ERR_CANCELLED) {
+        fprintf(stderr, "\n[stopped while reading the prompt: %d of %d tokens in the cache]\n", qi_session_pos(s), n);
+        return 0;
+    }
     if (st == QI_ERR_CONTEXT_FULL) {
         fprintf(stderr, "qinfer: the prompt takes %d tokens, more than the context holds (%d; -c sets it)\n", n,
                 qi_session_capacity(s));

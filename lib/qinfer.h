@@ -255,6 +255,16 @@ const char *qi_session_errmsg(const qi_session *s);
  * QI_ERR_CONTEXT_FULL leaves the session unchanged. */
 qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_logits);
 
+/* Progress of a long prompt, and a way to stop it: an eval of more than one
+ * id (so qi_session_prompt too) calls fn(user, done, total) on the calling
+ * thread after each chunk of prefill_chunk ids. A non-zero return before the
+ * last chunk cancels: the call returns QI_ERR_CANCELLED, the cache keeps
+ * the chunks already fed (qi_session_pos says how many ids; qi_session_prompt
+ * with the same ids goes on from there) and there are no logits until an
+ * id is fed. fn = NULL: no calls (the default). */
+typedef int (*qi_progress_fn)(void *user, int done, int total);
+qi_status qi_session_set_progress(qi_session *s, qi_progress_fn fn, void *user);
+
 /* Logits of the last token fed ([n_vocab] floats), or NULL before any. */
 const float *qi_session_logits(const qi_session *s);
 

@@ -99,9 +99,21 @@ qi_status qi_session_eval(qi_session *s, const int32_t *ids, int n, float *all_l
         int last = i + c == n;
         if (all_logits) forward(e, ids + i, c, all_logits + (size_t)i * V, 1);
         else forward(e, ids + i, c, last ? s->logits : NULL, 0);
+        if (n > 1 && s->progress && s->progress(s->progress_user, i + c, n) && !last) {
+            s->has_logits = 0; /* the chunks fed stay in the cache; their logits were not kept */
+            return fail_msg(s->err, sizeof s->err, QI_ERR_CANCELLED, "prompt stopped by the caller after %d of %d ids",
+                            i + c, n);
+        }
     }
     if (all_logits) memcpy(s->logits, all_logits + (size_t)(n - 1) * V, V * sizeof(float));
     s->has_logits = 1;
+    return QI_OK;
+}
+
+qi_status qi_session_set_progress(qi_session *s, qi_progress_fn fn, void *user) {
+    if (!s) return QI_ERR_INVALID_ARG;
+    s->progress = fn;
+    s->progress_user = user;
     return QI_OK;
 }
 

@@ -16,6 +16,8 @@ struct qi_session {
     int has_logits;
     int32_t *history;          /* ids in the cache [capacity]: repetition penalty, prefix reuse */
     qi_sampler sampler;
+    qi_progress_fn progress;   /* called between the chunks of a prompt; may cancel it */
+    void *progress_user;
     char err[256];             /* the last failed call's message */
 };
 

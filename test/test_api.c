@@ -331,9 +331,64 @@ static void tuning_knobs_keep_logits(void) {
     qi_model_free(m);
 }
 
+/* the progress callback: every chunk of a prompt reported; a cancel keeps
+ * what was fed, and the same prompt again goes on from there to the logits
+ * an uninterrupted prompt gives */
+typedef struct progress_log { int calls, done[16], total, cancel_at; } progress_log;
+static int on_progress(void *user, int done, int total) {
+    progress_log *p = user;
+    if (p->calls < 16) p->done[p->calls] = done;
+    p->calls++;
+    p->total = total;
+    return p->cancel_at && done >= p->cancel_at;
+}
+
+static void progress_and_cancel(void) {
+    qi_model *m = load_t2();
+    if (!m) return;
+    int32_t ids[40];
+    for (int i = 0; i < 40; i++) ids[i] = (i * 53 + 7) % 512;
+    qi_session *ref = new_session(m, 64, 8), *s = new_session(m, 64, 8);
+    progress_log quiet = {0};
+    CHECK(ref && s && qi_session_set_progress(ref, on_progress, &quiet) == QI_OK, "sessions");
+    CHECK(qi_session_eval(ref, ids, 40, NULL) == QI_OK, "prompt");
+    CHECK(quiet.calls == 5 && quiet.total == 40 && quiet.done[0] == 8 && quiet.done[4] == 40, "%d calls, last %d of %d",
+          quiet.calls, quiet.done[4], quiet.total);
+    quiet.calls = 0;
+    int32_t one = 5;
+    CHECK(qi_session_eval(ref, &one, 1, NULL) == QI_OK && quiet.calls == 0, "a decode step reports nothing");
+    qi_session_rewind(ref, 40);
+    CHECK(qi_session_eval(ref, ids + 39, 0, NULL) == QI_OK, "nothing to feed");
+
+    progress_log stop = {.cancel_at = 16};
+    qi_session_set_progress(s, on_progress, &stop);
+    int reused = -1;
+    CHECK(qi_session_prompt(s, ids, 40, &reused) == QI_ERR_CANCELLED, "cancelled");
+    CHECK(qi_session_pos(s) == 16 && qi_session_logits(s) == NULL && stop.calls == 2, "kept %d ids, %d calls",
+          qi_session_pos(s), stop.calls);
+    int32_t t;
+    CHECK(qi_session_sample(s, &t) == QI_ERR_INVALID_ARG, "no logits to sample after a cancel");
+    qi_session_set_progress(s, NULL, NULL);
+    CHECK(qi_session_prompt(s, ids, 40, &reused) == QI_OK && reused == 16, "the same prompt goes on (reused %d)", reused);
+    qi_session_free(ref);
+    ref = new_session(m, 64, 8);
+    CHECK(ref && qi_session_eval(ref, ids, 40, NULL) == QI_OK, "reference");
+    CHECK(ref && qi_session_logits(s) && !memcmp(qi_session_logits(s), qi_session_logits(ref), 512 * sizeof(float)),
+          "resumed logits equal uninterrupted ones");
+    progress_log last = {.cancel_at = 40};
+    qi_session_set_progress(ref, on_progress, &last);
+    qi_session_rewind(ref, 0);
+    CHECK(qi_session_eval(ref, ids, 40, NULL) == QI_OK && qi_session_logits(ref), "a cancel at the last chunk is too late");
+    CHECK(qi_session_set_progress(NULL, on_progress, NULL) == QI_ERR_INVALID_ARG, "NULL session");
+    qi_session_free(ref);
+    qi_session_free(s);
+    qi_model_free(m);
+}
+
 int main(void) {
     RUN(version);
     RUN(knobs_are_the_reference);
+    RUN(progress_and_cancel);
     RUN(status_strings);
     RUN(load_errors);
     RUN(model_errors);

@@ -101,6 +101,17 @@ if [ -f $SYNTH ]; then
     check "synthetic model: info" sh -c "$Q info -m $SYNTH >$TMP/sinfo && grep -q 'synthetic' $TMP/sinfo && grep -q 'Q4_0: 169' $TMP/sinfo && grep -q 'F32: 121' $TMP/sinfo && grep -q 'Q8_0: 1' $TMP/sinfo"
     check "synthetic model: generate 32 tokens" sh -c "$Q -m $SYNTH -p 'Hello' -n 32 --temp 0 >$TMP/sgen 2>$TMP/serr && grep -q 'generated 32 tokens' $TMP/serr"
     cat $TMP/serr
+    # Ctrl-C while a long prompt is read stops it between chunks (the progress
+    # callback); Ctrl-C comes every half second, so one lands after the model loads
+    awk 'BEGIN { for (i = 0; i < 1500; i++) printf "word "; print "" }' >$TMP/long.txt
+    $Q -m $SYNTH --raw --file $TMP/long.txt -n 4 --seed 1 -c 2048 >/dev/null 2>$TMP/cerr &
+    qp=$!
+    k=0
+    while kill -0 $qp 2>/dev/null && [ $k -lt 120 ]; do sleep 0.5; kill -INT $qp 2>/dev/null; k=$((k + 1)); done
+    wait $qp
+    crc=$?
+    check "Ctrl-C while a long prompt is read: stops there, exit 0 ($crc)" sh -c \
+        "[ $crc -eq 0 ] && grep -q 'stopped while reading the prompt: [0-9]* of 1501 tokens' $TMP/cerr"
 else
     fail "synthetic model missing: run make synth"
 fi
