@@ -234,6 +234,15 @@ static void gemm_shapes(int type_q4) {
         double e = check_gemm(type_q4, extra[i][0], extra[i][1], extra[i][2], 2, 1, 5);
         if (e > worst) worst = e;
     }
+    /* every column count up to two of the widest register tiles and one
+     * more: each count the driver (kernels/driver.h) specialises a decode
+     * row or a tile for, alone and as the remainder after full tiles, with
+     * one k-chunk and with two (the second adds to the first) */
+    for (int c = 1; c <= 17; c++)
+        for (int n = 160; n <= 1088; n += 928) {
+            double e = check_gemm(type_q4, n, 19, c, 2 * (c % 3), c % 2, c % 4);
+            if (e > worst) worst = e;
+        }
     printf("    gemm_%s: worst |error| / sum|terms| = %.3g\n", type_q4 ? "q4_0" : "q8_0", worst);
 }
 

@@ -23,13 +23,18 @@
  *  - tiled, i8mm: 4 rows x 8 columns as 2 x 4 tiles of 2 rows x 2 columns;
  *    smmla multiplies 2 rows x 8 bytes by 2 columns x 8 bytes, giving the
  *    exact block sums of a 2 x 2 tile after 4 steps. Row pairs and column
- *    pairs are interleaved once (per 32 blocks, per 32 columns) and reused. */
+ *    pairs are interleaved once (per 32 blocks, per 32 columns) and reused.
+ *
+ * This file holds those pieces (decode groups, tiles, repacks) and quantize
+ * / dot; the loops around them, the entry points and the table are
+ * driver.h's, shared by every level. */
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "generic.h"
+#include "simd.h"
 
 #if defined(QI_ARM_I8MM)
 #define QI_TABLE qi_kernels_i8mm
@@ -47,12 +52,6 @@
 #define QI_DOT 0
 #define QI_MMLA 0
 #endif
-
-#define INLINE static inline __attribute__((always_inline))
-/* small fixed-count loops over registers must be unrolled (the build is -O2) */
-#define UNROLL _Pragma("GCC unroll 16")
-
-enum { KQ4 = 0, KQ8 = 1 };
 
 /* ---- quantize ------------------------------------------------------------- */
 
@@ -134,6 +133,8 @@ INLINE int32x4_t dot_q8(int8x16_t wa, int8x16_t wb, int8x16_t ya, int8x16_t yb) 
 #endif
 }
 
+static inline float h2f(uint16_t h) { return fp16_to_fp32(h); }
+
 /* 4 f16 scales at p[0], p[s], p[2s], p[3s] (bytes) */
 INLINE float32x4_t scales4(const uint8_t *p, size_t s0, size_t s1, size_t s2, size_t s3) {
     uint16x4_t h = vld1_dup_u16((const uint16_t *)(p + s0));
@@ -146,7 +147,24 @@ INLINE float32x4_t scales4(const uint8_t *p, size_t s0, size_t s1, size_t s2, si
 /* ---- decode path: few columns, weights streamed row by row ------------------- */
 
 #define DEC_COLS 4
-#define DEC_K 512 /* blocks per k-chunk (size of the per-column tables) */
+#define DEC_K 512      /* blocks per k-chunk (size of the per-column tables) */
+#define DEC_STEP 4     /* blocks per group: one wquad per row */
+#define DEC_PAIR_NC 2  /* row pairs for up to two columns */
+
+/* Columns c of a k-chunk: xc[c] its activations, bias and dx per block
+ * (stride DEC_K). */
+typedef struct {
+    const block_q8_0 *xc[DEC_COLS];
+    int32_t bias[DEC_COLS * DEC_K];
+    float dx[DEC_COLS * DEC_K];
+} dec_cols;
+
+/* v: per lane, the terms of one block of each group; t: the last 1..3
+ * blocks of a row, added one at a time */
+typedef struct {
+    float32x4_t v;
+    float t;
+} dec_acc;
 
 /* The 4 blocks i0..i0+3 of one row, unpacked. */
 typedef struct {
@@ -155,7 +173,7 @@ typedef struct {
 } wquad;
 
 INLINE void load_quad(const int kind, const uint8_t *p, wquad *q) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const size_t bsz = kind_bytes(kind);
     const uint8x16_t m4 = vdupq_n_u8(0x0f);
     UNROLL
     for (int i = 0; i < 4; i++) {
@@ -176,130 +194,76 @@ INLINE int32x4_t dot_block(const int kind, int8x16_t a, int8x16_t b, int8x16_t y
     return kind == KQ4 ? dot_q4(a, b, ya, yb) : dot_q8(a, b, ya, yb);
 }
 
-/* nr rows x nc columns over kc blocks. xc[c]: column c at the k-chunk;
- * bias/dx: per column tables (stride DEC_K). */
-INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
-                        const block_q8_0 *const *xc, const int32_t *bias, const float *dx, float *out, size_t os,
-                        int accum) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    float32x4_t acc[2][DEC_COLS];
-    float tail[2][DEC_COLS];
-    UNROLL
-    for (int r = 0; r < nr; r++)
-        UNROLL
-        for (int c = 0; c < nc; c++) {
-            acc[r][c] = vdupq_n_f32(0);
-            tail[r][c] = 0;
-        }
-    int b = 0;
-    for (; b + 4 <= kc; b += 4) {
-        wquad q[2];
-        UNROLL
-        for (int r = 0; r < nr; r++) load_quad(kind, w + (size_t)r * ws + (size_t)b * bsz, &q[r]);
-        UNROLL
-        for (int c = 0; c < nc; c++) {
-            int8x16_t ya[4], yb[4];
-            UNROLL
-            for (int i = 0; i < 4; i++) {
-                ya[i] = vld1q_s8(xc[c][b + i].qs);
-                yb[i] = vld1q_s8(xc[c][b + i].qs + 16);
-            }
-            int32x4_t bv = vld1q_s32(bias + c * DEC_K + b);
-            float32x4_t dv = vld1q_f32(dx + c * DEC_K + b);
-            UNROLL
-            for (int r = 0; r < nr; r++) {
-                int32x4_t s0 = dot_block(kind, q[r].a[0], q[r].b[0], ya[0], yb[0]);
-                int32x4_t s1 = dot_block(kind, q[r].a[1], q[r].b[1], ya[1], yb[1]);
-                int32x4_t s2 = dot_block(kind, q[r].a[2], q[r].b[2], ya[2], yb[2]);
-                int32x4_t s3 = dot_block(kind, q[r].a[3], q[r].b[3], ya[3], yb[3]);
-                /* lane i = exact sum of block b+i */
-                int32x4_t t = vaddq_s32(vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3)), bv);
-                acc[r][c] = vfmaq_f32(acc[r][c], vcvtq_f32_s32(t), vmulq_f32(q[r].d, dv));
-            }
-        }
+INLINE void dec_prepare(const int kind, const block_q8_0 *x, int kc, int c, dec_cols *dc) {
+    dc->xc[c] = x;
+    for (int b = 0; b < kc; b++) {
+        dc->bias[c * DEC_K + b] = kind == KQ4 ? -8 * ysum32(x[b].qs) : 0;
+        dc->dx[c * DEC_K + b] = h2f(x[b].d);
     }
-    for (; b < kc; b++) { /* last 1..3 blocks one at a time */
+}
+
+INLINE dec_acc dec_zero(void) { return (dec_acc){vdupq_n_f32(0), 0}; }
+INLINE float dec_sum(dec_acc a) { return vaddvq_f32(a.v) + a.t; }
+
+/* Group gi (blocks b..b+3) of nr rows against nc columns. */
+INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
+                      dec_acc (*acc)[DEC_COLS]) {
+    const int b = gi * DEC_STEP;
+    wquad q[2];
+    UNROLL
+    for (int r = 0; r < nr; r++) load_quad(kind, p[r], &q[r]);
+    UNROLL
+    for (int c = 0; c < nc; c++) {
+        int8x16_t ya[4], yb[4];
+        UNROLL
+        for (int i = 0; i < 4; i++) {
+            ya[i] = vld1q_s8(dc->xc[c][b + i].qs);
+            yb[i] = vld1q_s8(dc->xc[c][b + i].qs + 16);
+        }
+        int32x4_t bv = vld1q_s32(dc->bias + c * DEC_K + b);
+        float32x4_t dv = vld1q_f32(dc->dx + c * DEC_K + b);
         UNROLL
         for (int r = 0; r < nr; r++) {
-            const uint8_t *p = w + (size_t)r * ws + (size_t)b * bsz;
+            int32x4_t s0 = dot_block(kind, q[r].a[0], q[r].b[0], ya[0], yb[0]);
+            int32x4_t s1 = dot_block(kind, q[r].a[1], q[r].b[1], ya[1], yb[1]);
+            int32x4_t s2 = dot_block(kind, q[r].a[2], q[r].b[2], ya[2], yb[2]);
+            int32x4_t s3 = dot_block(kind, q[r].a[3], q[r].b[3], ya[3], yb[3]);
+            /* lane i = exact sum of block b+i */
+            int32x4_t t = vaddq_s32(vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3)), bv);
+            acc[r][c].v = vfmaq_f32(acc[r][c].v, vcvtq_f32_s32(t), vmulq_f32(q[r].d, dv));
+        }
+    }
+}
+
+/* The last rem (1..3) blocks of the chunk, in group gi, one at a time. */
+INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
+                     int rem, const uint8_t *limit, dec_acc (*acc)[DEC_COLS]) {
+    (void)limit; /* reads stay inside the blocks */
+    const size_t bsz = kind_bytes(kind);
+    for (int i = 0; i < rem; i++) {
+        const int b = gi * DEC_STEP + i;
+        UNROLL
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *pb = p[r] + (size_t)i * bsz;
             int8x16_t a, bb;
             if (kind == KQ4) {
-                uint8x16_t v = vld1q_u8(p + 2);
+                uint8x16_t v = vld1q_u8(pb + 2);
                 a = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
                 bb = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
             } else {
-                a = vld1q_s8((const int8_t *)p + 2);
-                bb = vld1q_s8((const int8_t *)p + 18);
+                a = vld1q_s8((const int8_t *)pb + 2);
+                bb = vld1q_s8((const int8_t *)pb + 18);
             }
             uint16_t dh;
-            memcpy(&dh, p, 2);
+            memcpy(&dh, pb, 2);
             float dw = fp16_to_fp32(dh);
             UNROLL
             for (int c = 0; c < nc; c++) {
-                int32_t is = vaddvq_s32(dot_block(kind, a, bb, vld1q_s8(xc[c][b].qs), vld1q_s8(xc[c][b].qs + 16)));
-                is += bias[c * DEC_K + b];
-                tail[r][c] += dw * dx[c * DEC_K + b] * (float)is;
+                int32_t is =
+                    vaddvq_s32(dot_block(kind, a, bb, vld1q_s8(dc->xc[c][b].qs), vld1q_s8(dc->xc[c][b].qs + 16)));
+                is += dc->bias[c * DEC_K + b];
+                acc[r][c].t += dw * dc->dx[c * DEC_K + b] * (float)is;
             }
-        }
-    }
-    UNROLL
-    for (int r = 0; r < nr; r++)
-        UNROLL
-        for (int c = 0; c < nc; c++) {
-            float v = vaddvq_f32(acc[r][c]) + tail[r][c];
-            float *o = out + (size_t)c * os + r;
-            *o = accum ? *o + v : v;
-        }
-}
-
-INLINE void dec_rows(const int kind, const int nc, int kc, const uint8_t *w, size_t ws, int n_rows,
-                     const block_q8_0 *const *xc, const int32_t *bias, const float *dx, float *out, size_t os,
-                     int accum) {
-    int r = 0;
-    if (nc <= 2) /* two rows at a time: more independent work, shared activation loads */
-        for (; r + 2 <= n_rows; r += 2)
-            dec_rows_nr(kind, 2, nc, kc, w + (size_t)r * ws, ws, xc, bias, dx, out + r, os, accum);
-    for (; r < n_rows; r++) dec_rows_nr(kind, 1, nc, kc, w + (size_t)r * ws, ws, xc, bias, dx, out + r, os, accum);
-}
-
-static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                        int n_cols, float *out, size_t os) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const int nb = n / 32;
-    int32_t bias[DEC_COLS * DEC_K];
-    float dx[DEC_COLS * DEC_K];
-    for (int c0 = 0; c0 < n_cols; c0 += DEC_COLS) {
-        int nc = n_cols - c0 < DEC_COLS ? n_cols - c0 : DEC_COLS;
-        for (int k0 = 0; k0 < nb; k0 += DEC_K) {
-            int kc = nb - k0 < DEC_K ? nb - k0 : DEC_K;
-            const block_q8_0 *xc[DEC_COLS];
-            for (int c = 0; c < nc; c++) {
-                xc[c] = x + (size_t)(c0 + c) * xs + k0;
-                for (int b = 0; b < kc; b++) {
-                    bias[c * DEC_K + b] = kind == KQ4 ? -8 * ysum32(xc[c][b].qs) : 0;
-                    dx[c * DEC_K + b] = fp16_to_fp32(xc[c][b].d);
-                }
-            }
-            const uint8_t *wk = w + (size_t)k0 * bsz;
-            float *o = out + (size_t)c0 * os;
-            int accum = k0 > 0;
-#define DEC_CASE(K, NC) dec_rows(K, NC, kc, wk, ws, n_rows, xc, bias, dx, o, os, accum)
-            if (kind == KQ4) {
-                switch (nc) {
-                case 1: DEC_CASE(KQ4, 1); break;
-                case 2: DEC_CASE(KQ4, 2); break;
-                case 3: DEC_CASE(KQ4, 3); break;
-                default: DEC_CASE(KQ4, 4); break;
-                }
-            } else {
-                switch (nc) {
-                case 1: DEC_CASE(KQ8, 1); break;
-                case 2: DEC_CASE(KQ8, 2); break;
-                case 3: DEC_CASE(KQ8, 3); break;
-                default: DEC_CASE(KQ8, 4); break;
-                }
-            }
-#undef DEC_CASE
         }
     }
 }
@@ -310,10 +274,12 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 #define TILE_ROWS 4
 #define TILE_COLS 8
 #define TILE_K 32 /* blocks per k-chunk: a repacked row tile stays in L1 */
+#define TILED_MIN_COLS(kind) 3
+typedef size_t tile_off;
 
 /* Weight bytes of one block of 4 rows (at p + off[i]), as 4 registers per
  * 16 weight bytes: r[k] lane i = dword k of row i (vtrn transpose). */
-INLINE void transpose_rows(const uint8_t *p, const size_t *off, uint8x16_t *r) {
+INLINE void transpose_rows(const uint8_t *p, const tile_off *off, uint8x16_t *r) {
     uint32x4_t a = vreinterpretq_u32_u8(vld1q_u8(p + off[0])), b = vreinterpretq_u32_u8(vld1q_u8(p + off[1]));
     uint32x4_t c = vreinterpretq_u32_u8(vld1q_u8(p + off[2])), d = vreinterpretq_u32_u8(vld1q_u8(p + off[3]));
     uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(a, b)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(a, b));
@@ -326,16 +292,22 @@ INLINE void transpose_rows(const uint8_t *p, const size_t *off, uint8x16_t *r) {
 
 #if !QI_MMLA
 #define SUPER_COLS 64 /* columns that share one repacked row tile */
+#define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : 0)
 
-/* Repacks kc blocks of 4 rows (wb + off[i]) into wt, 8 registers per block:
- * lane i of w[k] holds the 4 weights of row i that meet activation dword k
- * (k < 4: bytes 0..15 of the activations, k >= 4: bytes 16..31); scales of
- * the 4 rows into dt. */
-INLINE void repack(const int kind, int kc, const uint8_t *wb, const size_t *off, int8x16_t *wt, float32x4_t *dt) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+/* kc blocks of 4 rows, 8 registers per block: lane i of w[k] holds the 4
+ * weights of row i that meet activation dword k (k < 4: bytes 0..15 of the
+ * activations, k >= 4: bytes 16..31); d: the 4 rows' scales */
+typedef struct {
+    int8x16_t w[TILE_K * 8];
+    float32x4_t d[TILE_K];
+} tile_rows;
+
+/* Repacks kc blocks of 4 rows (wb + off[i]) into rt. */
+INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    const size_t bsz = kind_bytes(kind);
     for (int b = 0; b < kc; b++) {
         const uint8_t *p = wb + (size_t)b * bsz;
-        int8x16_t *w = wt + (size_t)b * 8;
+        int8x16_t *w = rt->w + (size_t)b * 8;
         uint8x16_t r[4];
         transpose_rows(p + 2, off, r);
         UNROLL
@@ -352,28 +324,29 @@ INLINE void repack(const int kind, int kc, const uint8_t *wb, const size_t *off,
             UNROLL
             for (int k = 0; k < 4; k++) w[4 + k] = vreinterpretq_s8_u8(r[k]);
         }
-        dt[b] = scales4(p, off[0], off[1], off[2], off[3]);
+        rt->d[b] = scales4(p, off[0], off[1], off[2], off[3]);
     }
 }
 
 /* One 4-row x nc-column tile over kc repacked blocks. x0: column 0 at the
- * k-chunk; cb/cd: per column (stride TILE_K), per block bias and scale. */
-INLINE void tile(const int nc, int kc, const int8x16_t *wt, const float32x4_t *dt, const block_q8_0 *x0, size_t xs,
-                 const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
+ * k-chunk; cv: its terms (stride TILE_K per column). */
+INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
+                 size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
+    (void)kind, (void)ncols;
     float32x4_t acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = vdupq_n_f32(0);
     for (int b = 0; b < kc; b++) {
-        const int8x16_t *w = wt + (size_t)b * 8;
+        const int8x16_t *w = rt->w + (size_t)b * 8;
         int8x16_t wr[8];
         UNROLL
         for (int k = 0; k < 8; k++) wr[k] = w[k];
-        float32x4_t dw = dt[b];
+        float32x4_t dw = rt->d[b];
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
             int8x16_t ya = vld1q_s8(yq), yb = vld1q_s8(yq + 16);
-            int32x4_t is = vdupq_n_s32(cb[c * TILE_K + b]);
+            int32x4_t is = vdupq_n_s32(cv.bias[c * TILE_K + b]);
             is = vdotq_laneq_s32(is, wr[0], ya, 0);
             is = vdotq_laneq_s32(is, wr[1], ya, 1);
             is = vdotq_laneq_s32(is, wr[2], ya, 2);
@@ -382,7 +355,7 @@ INLINE void tile(const int nc, int kc, const int8x16_t *wt, const float32x4_t *d
             is = vdotq_laneq_s32(is, wr[5], yb, 1);
             is = vdotq_laneq_s32(is, wr[6], yb, 2);
             is = vdotq_laneq_s32(is, wr[7], yb, 3);
-            acc[c] = vfmaq_f32(acc[c], vcvtq_f32_s32(is), vmulq_n_f32(dw, cd[c * TILE_K + b]));
+            acc[c] = vfmaq_f32(acc[c], vcvtq_f32_s32(is), vmulq_n_f32(dw, cv.d[c * TILE_K + b]));
         }
     }
     UNROLL
@@ -398,57 +371,12 @@ INLINE void tile(const int nc, int kc, const int8x16_t *wt, const float32x4_t *d
     }
 }
 
-INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
-                         size_t xs, int n_cols, float *out, size_t os) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const int nb = n / 32;
-    int8x16_t wt[TILE_K * 8];
-    float32x4_t dt[TILE_K];
-    int32_t cb[SUPER_COLS * TILE_K];
-    float cd[SUPER_COLS * TILE_K];
-    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
-        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
-        for (int k0 = 0; k0 < nb; k0 += TILE_K) {
-            int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            for (int c = 0; c < ns; c++)
-                for (int b = 0; b < kc; b++) {
-                    const block_q8_0 *xb = x + (size_t)(s0 + c) * xs + k0 + b;
-                    cb[c * TILE_K + b] = kind == KQ4 ? -8 * ysum32(xb->qs) : 0;
-                    cd[c * TILE_K + b] = fp16_to_fp32(xb->d);
-                }
-            for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
-                int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
-                size_t off[TILE_ROWS];
-                for (int i = 0; i < TILE_ROWS; i++) off[i] = (size_t)(i < rr ? i : rr - 1) * ws;
-                repack(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, wt, dt);
-                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
-                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
-                    const block_q8_0 *x0 = x + (size_t)(s0 + c0) * xs + k0;
-                    float *o = out + (size_t)(s0 + c0) * os + r0;
-                    const int32_t *cbc = cb + c0 * TILE_K;
-                    const float *cdc = cd + c0 * TILE_K;
-                    int accum = k0 > 0;
-#define TILE_CASE(NC) tile(NC, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum)
-                    switch (nc) {
-                    case 1: TILE_CASE(1); break;
-                    case 2: TILE_CASE(2); break;
-                    case 3: TILE_CASE(3); break;
-                    case 4: TILE_CASE(4); break;
-                    case 5: TILE_CASE(5); break;
-                    case 6: TILE_CASE(6); break;
-                    case 7: TILE_CASE(7); break;
-                    default: TILE_CASE(8); break;
-                    }
-#undef TILE_CASE
-                }
-            }
-        }
-    }
-}
-
 #else /* QI_MMLA */
 #define SUPER_COLS 32 /* columns that share one repacked row tile */
 #define PAIRS (TILE_COLS / 2)
+/* a tile is built for its column pairs */
+#define TILE_SPECS PAIRS
+#define TILE_SPEC(nc) (((nc) + 1) / 2)
 
 /* Two activation columns of one block interleaved for smmla: b[s] holds
  * bytes 8s..8s+7 of the first column, then those of the second; bias and dx
@@ -465,6 +393,14 @@ typedef struct {
     int8x16_t a[4];
     float32x4_t d;
 } rowpair;
+
+typedef struct {
+    colpair p[(SUPER_COLS / 2) * TILE_K];
+} tile_cols;
+typedef const colpair *tile_view;
+typedef struct {
+    rowpair p[2 * TILE_K];
+} tile_rows;
 
 /* columns [0, nc) of x0 as column pairs (a missing partner is zero) */
 static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int kc, colpair *cp) {
@@ -490,9 +426,17 @@ static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int
     }
 }
 
+INLINE void tile_prepare(const int kind, const block_q8_0 *x, size_t xs, int ns, int kc, tile_cols *tc) {
+    prepare_pairs(kind, x, xs, ns, kc, tc->p);
+}
+
+/* the column pairs from column c0 on */
+INLINE tile_view tile_cols_at(const tile_cols *tc, int c0) { return tc->p + (c0 / 2) * TILE_K; }
+
 /* kc blocks of 4 rows (wb + off[i]) as 2 row pairs per block */
-INLINE void repack_mm(const int kind, int kc, const uint8_t *wb, const size_t *off, rowpair *rp) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    rowpair *rp = rt->p;
+    const size_t bsz = kind_bytes(kind);
     for (int b = 0; b < kc; b++) {
         const uint8_t *blk = wb + (size_t)b * bsz;
         UNROLL
@@ -521,10 +465,12 @@ INLINE void repack_mm(const int kind, int kc, const uint8_t *wb, const size_t *o
     }
 }
 
-/* 4 rows (2 pairs) x np column pairs over kc blocks; result 2x2 tiles
+/* 4 rows (2 pairs) x np column pairs (cp) over kc blocks; result 2x2 tiles
  * acc[p][q] = [r(2p)c(2q), r(2p)c(2q+1), r(2p+1)c(2q), r(2p+1)c(2q+1)]. */
-INLINE void tile_mm(const int np, int kc, const rowpair *rp, const colpair *cp, float *out, size_t os, int rr,
-                    int nc, int accum) {
+INLINE void tile(const int kind, const int np, int kc, const tile_rows *rt, tile_view cp, const block_q8_0 *x0,
+                 size_t xs, float *out, size_t os, int rr, int nc, int accum) {
+    (void)kind, (void)x0, (void)xs;
+    const rowpair *rp = rt->p;
     float32x4_t acc[2][PAIRS];
     UNROLL
     for (int p = 0; p < 2; p++)
@@ -569,86 +515,10 @@ INLINE void tile_mm(const int np, int kc, const rowpair *rp, const colpair *cp, 
         }
 }
 
-INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
-                         size_t xs, int n_cols, float *out, size_t os) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const int nb = n / 32;
-    colpair cp[(SUPER_COLS / 2) * TILE_K];
-    rowpair rp[2 * TILE_K];
-    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
-        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
-        for (int k0 = 0; k0 < nb; k0 += TILE_K) {
-            int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            prepare_pairs(kind, x + (size_t)s0 * xs + k0, xs, ns, kc, cp);
-            for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
-                int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
-                size_t off[TILE_ROWS];
-                for (int i = 0; i < TILE_ROWS; i++) off[i] = (size_t)(i < rr ? i : rr - 1) * ws;
-                repack_mm(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, rp);
-                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
-                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
-                    const colpair *cpc = cp + (c0 / 2) * TILE_K;
-                    float *o = out + (size_t)(s0 + c0) * os + r0;
-                    int accum = k0 > 0;
-                    switch ((nc + 1) / 2) {
-                    case 1: tile_mm(1, kc, rp, cpc, o, os, rr, nc, accum); break;
-                    case 2: tile_mm(2, kc, rp, cpc, o, os, rr, nc, accum); break;
-                    case 3: tile_mm(3, kc, rp, cpc, o, os, rr, nc, accum); break;
-                    default: tile_mm(4, kc, rp, cpc, o, os, rr, nc, accum); break;
-                    }
-                }
-            }
-        }
-    }
-}
 #endif /* QI_MMLA */
 
-static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                       int n_cols, float *out, size_t os) {
-    if (kind == KQ4) gemm_tiled_k(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
-    else gemm_tiled_k(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
-}
 #endif /* QI_DOT */
 
-/* ---- entry points ------------------------------------------------------------- */
-
-/* prefetch: NEON levels issue no software prefetch; the hint is ignored */
-static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                     int n_cols, float *out, size_t os) {
-    if (n_rows <= 0 || n_cols <= 0) return;
-    if (n < QK8_0) {
-        for (int c = 0; c < n_cols; c++)
-            for (int r = 0; r < n_rows; r++) out[(size_t)c * os + r] = 0;
-        return;
-    }
-#if QI_DOT
-    if (n_cols >= 3) {
-        gemm_tiled(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
-        return;
-    }
-#endif
-    gemm_decode(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
-}
-
-static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os, int prefetch) {
-    (void)prefetch;
-    gemm_any(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
-}
-
-static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os, int prefetch) {
-    (void)prefetch;
-    gemm_any(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
-}
-
-const qi_kernels QI_TABLE = {
-    .name = QI_NAME,
-    .quantize_q8_0 = quantize_q8_0,
-    .gemm_q4_0 = gemm_q4_0,
-    .gemm_q8_0 = gemm_q8_0,
-    .dot_f32 = dot_f32_k,
-    GENERIC_KERNELS,
-};
+#include "driver.h"
 
 #endif /* __aarch64__ */

@@ -7,8 +7,10 @@
  *
  * The quantized path follows ggml: an activation row is quantized to Q8_0
  * once, then every weight block contributes an integer dot product times
- * one float scale product. kernels_scalar.c is the reference; each SIMD
- * kernel is tested against it on random inputs of awkward sizes. */
+ * one float scale product. scalar.c is the reference; each SIMD level
+ * (x86_*.c, arm_*.c) brings its inner tiles, repacking and decode rows to
+ * the GEMM driver written once in driver.h, and each is tested against the
+ * reference on random inputs of awkward sizes (test/test_kernels.c). */
 #ifndef QINFER_KERNELS_H
 #define QINFER_KERNELS_H
 

@@ -20,27 +20,22 @@
  *    holds the 4 nibbles of row i that meet one activation dword, and reused
  *    by up to 64 columns; each broadcast activation dword feeds 8 rows. The
  *    int16 sums of the 8 products of a block stay below 2^15
- *    (8 * 2 * 15 * 128). */
+ *    (8 * 2 * 15 * 128).
+ *
+ * This file holds those pieces (decode groups, tile, repack) and quantize /
+ * dot; the loops around them, the entry points and the table are driver.h's,
+ * shared by every level. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "generic.h"
+#include "simd.h"
+#include "x86_common.h"
 
-#define INLINE static inline __attribute__((always_inline))
-/* small fixed-count loops over registers must be unrolled (the build is -O2) */
-#define UNROLL _Pragma("GCC unroll 16")
-
-enum { KQ4 = 0, KQ8 = 1 };
-
-INLINE int32_t load_i32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+#define QI_TABLE qi_kernels_avx2
+#define QI_NAME "avx2"
 
 INLINE float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -109,15 +104,6 @@ static float dot_f32_k(const float *a, const float *b, int n) {
 
 /* ---- shared pieces of the quantized products ------------------------------- */
 
-/* sum of the 32 int8 of an activation block */
-INLINE int32_t ysum32(const int8_t *q) {
-    __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80));
-    __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
-    __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    t = _mm_add_epi64(t, _mm_unpackhi_epi64(t, t));
-    return _mm_cvtsi128_si32(t) - 32 * 128;
-}
-
 /* Four registers of per-128-bit-lane partial sums -> one: lane 4L+g gets the
  * sum of 128-bit lane L of register g. */
 INLINE __m256i reduce4(__m256i a, __m256i b, __m256i c, __m256i d) {
@@ -136,8 +122,12 @@ INLINE __m256 scales8(__m256i v) {
 /* ---- decode path: few columns, weights streamed row by row ------------------- */
 
 #define DEC_COLS 4      /* columns handled together */
+#define DEC_STEP 8      /* blocks per activation group */
 #define DEC_GROUPS 32   /* 8-block groups per k-chunk: 256 blocks, 8192 weights */
+#define DEC_K (DEC_STEP * DEC_GROUPS)
+#define DEC_PAIR_NC 1   /* row pairs for one column only */
 #define DEC_PREFETCH 6144 /* bytes ahead in the weight stream */
+#define DEC_MASKED 1    /* groups are read whole; dec_mask zeroes the scales of blocks past the row end */
 
 /* Block i of a group lives in 128-bit lane i % 2 of register i / 2, so the
  * reduced lane of block i is 4 * (i % 2) + i / 2. */
@@ -152,7 +142,15 @@ typedef struct {
     __m256 dx;
 } dgroup;
 
-static void dec_prepare(int kind, const block_q8_0 *x, int kc, dgroup *g) {
+typedef struct {
+    dgroup g[DEC_COLS * DEC_GROUPS];
+} dec_cols;
+typedef __m256 dec_acc;
+typedef __m256 dec_mask;
+#define DEC_MASK_ALL _mm256_castsi256_ps(_mm256_set1_epi32(-1))
+
+static void dec_prepare(int kind, const block_q8_0 *x, int kc, int c, dec_cols *dc) {
+    dgroup *g = dc->g + c * DEC_GROUPS;
     int ng = (kc + 7) / 8;
     for (int gi = 0; gi < ng; gi++) {
         uint8_t *yb = (uint8_t *)g[gi].y;
@@ -181,7 +179,7 @@ static void dec_prepare(int kind, const block_q8_0 *x, int kc, dgroup *g) {
  * each is loaded so that it lands in word m of an xmm register, then the 8
  * registers are blended; every load stays inside the group. */
 INLINE __m256 dec_scales(const int kind, const uint8_t *p) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const size_t bsz = kind_bytes(kind);
 #define DLOAD(m, blk) _mm_loadu_si128((const __m128i *)(p + (blk) * bsz - 2 * (m)))
     __m128i v = DLOAD(0, 0);
     v = _mm_blend_epi16(v, DLOAD(1, 2), 0x02);
@@ -195,12 +193,25 @@ INLINE __m256 dec_scales(const int kind, const uint8_t *p) {
     return _mm256_cvtph_ps(v);
 }
 
-/* 8 blocks (8 * bsz bytes at p[r]) of nr rows against nc prepared columns:
- * acc[r][c] += per-block float terms. Blocks outside dmask (past the end of
- * the row) get a zero scale; their products are zero (zero activations). */
-INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dgroup *g,
-                      __m256 (*acc)[DEC_COLS], __m256 dmask) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+INLINE dec_acc dec_zero(void) { return _mm256_setzero_ps(); }
+INLINE float dec_sum(dec_acc a) { return hsum8(a); }
+
+/* the lanes of the first rem blocks of a group */
+INLINE dec_mask dec_rest_mask(const int kind, int rem) {
+    (void)kind;
+    int32_t m[8];
+    for (int i = 0; i < 8; i++) m[lane_of(i)] = i < rem ? -1 : 0;
+    return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)m));
+}
+
+/* 8 blocks (8 * bsz bytes at p[r]) of nr rows against nc prepared columns
+ * (group gi): acc[r][c] += per-block float terms. Blocks outside dmask (past
+ * the end of the row) get a zero scale; their products are zero (zero
+ * activations). */
+INLINE void dec_group_masked(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc,
+                             int gi, dec_acc (*acc)[DEC_COLS], dec_mask dmask) {
+    const dgroup *g = dc->g + gi;
+    const size_t bsz = kind_bytes(kind);
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
     UNROLL
     for (int r = 0; r < nr; r++) {
@@ -252,79 +263,31 @@ INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t 
     }
 }
 
-/* nr rows (at w, stride ws) x nc columns over kc blocks; limit: end of the
- * weight data, which full-width loads of a partial last group must not pass */
-INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
-                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum, int pf) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0), gsz = 8 * bsz;
-    const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-    __m256 acc[2][DEC_COLS];
-    UNROLL
-    for (int r = 0; r < nr; r++)
-        UNROLL
-        for (int c = 0; c < nc; c++) acc[r][c] = _mm256_setzero_ps();
-    const uint8_t *p[2];
-    UNROLL
-    for (int r = 0; r < nr; r++) p[r] = w + (size_t)r * ws;
-    int full = kc / 8, rem = kc % 8;
-    for (int gi = 0; gi < full; gi++) {
-        UNROLL
-        for (int r = 0; r < nr && pf; r++)
-            UNROLL
-            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + pf + o, _MM_HINT_T0);
-        dec_group(kind, nr, nc, p, g + gi, acc, all);
-        UNROLL
-        for (int r = 0; r < nr; r++) p[r] += gsz;
-    }
-    if (rem) {
-        int32_t m[8];
-        for (int i = 0; i < 8; i++) m[lane_of(i)] = i < rem ? -1 : 0;
-        __m256 dmask = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)m));
-        if (p[nr - 1] + gsz <= limit) {
-            /* reading the whole group stays inside the matrix */
-            dec_group(kind, nr, nc, p, g + full, acc, dmask);
-        } else {
-            /* near the end of the matrix: copy the blocks into a zeroed group */
-            uint8_t buf[2][8 * sizeof(block_q8_0)] __attribute__((aligned(32)));
-            const uint8_t *bp[2];
-            for (int r = 0; r < nr; r++) {
-                memset(buf[r], 0, sizeof buf[r]);
-                memcpy(buf[r], p[r], (size_t)rem * bsz);
-                bp[r] = buf[r];
-            }
-            dec_group(kind, nr, nc, bp, g + full, acc, dmask);
-        }
-    }
-    UNROLL
-    for (int r = 0; r < nr; r++)
-        UNROLL
-        for (int c = 0; c < nc; c++) {
-            float v = hsum8(acc[r][c]);
-            float *o = out + (size_t)c * os + r;
-            *o = accum ? *o + v : v;
-        }
-}
-
-#define DEC_STEP 8     /* blocks per activation group */
-#define DEC_PAIR_NC 1  /* row pairs for one column only */
-#include "x86_decode.h"
-
 /* ---- tiled path (Q4_0): 8 rows x 4 columns ------------------------------------ */
 
 #define TILE_ROWS 8
 #define TILE_COLS 4
 #define TILE_K 32       /* blocks per k-chunk: a repacked row tile stays in L1 */
 #define SUPER_COLS 64   /* columns that share one repacked row tile */
+#define TILED_MIN_COLS(kind) ((kind) == KQ4 ? 3 : 0) /* Q8_0 is never tiled here */
+#define TILE_BIAS(kind) (-8)
 
-/* Transposes kc Q4_0 blocks of 8 rows (wb + off[i]) into wt, 8 registers per
- * block: lane i of w[k] holds the nibbles of row i that meet activation
- * dword k; scales into dt. */
-static void repack(int kc, const uint8_t *wb, const int32_t *off, __m256i *wt, __m256 *dt) {
+/* kc Q4_0 blocks of 8 rows, 8 registers per block: lane i of w[k] holds the
+ * nibbles of row i that meet activation dword k; d: the 8 rows' scales */
+typedef struct {
+    __m256i w[TILE_K * 8];
+    __m256 d[TILE_K];
+} tile_rows;
+typedef int32_t tile_off; /* the scale gather's indices */
+
+/* Transposes kc Q4_0 blocks of 8 rows (wb + off[i]) into rt. */
+static void tile_repack(int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    (void)kind;
     const __m256i vidx = _mm256_loadu_si256((const __m256i *)off);
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int b = 0; b < kc; b++) {
         const uint8_t *p = wb + (size_t)b * sizeof(block_q4_0);
-        __m256i *w = wt + (size_t)b * 8;
+        __m256i *w = rt->w + (size_t)b * 8;
         /* z[j]: row j in the low 128 bits, row 4+j in the high ones */
         __m256i z[4];
         UNROLL
@@ -340,21 +303,22 @@ static void repack(int kc, const uint8_t *wb, const int32_t *off, __m256i *wt, _
             w[k] = _mm256_and_si256(r[k], m4);
             w[4 + k] = _mm256_and_si256(_mm256_srli_epi16(r[k], 4), m4);
         }
-        dt[b] = scales8(_mm256_i32gather_epi32((const int *)p, vidx, 1));
+        rt->d[b] = scales8(_mm256_i32gather_epi32((const int *)p, vidx, 1));
     }
 }
 
 /* One 8-row x nc-column tile over kc repacked blocks. x0: column 0 at the
- * k-chunk, cb/cd: per column (stride TILE_K), per block bias and scale. */
-INLINE void tile(const int nc, int kc, const __m256i *wt, const __m256 *dt, const block_q8_0 *x0, size_t xs,
-                 const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
+ * k-chunk, cv: its terms (stride TILE_K per column). */
+INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
+                 size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
+    (void)kind, (void)ncols;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int b = 0; b < kc; b++) {
-        const __m256i *w = wt + (size_t)b * 8;
-        __m256 dw = dt[b];
+        const __m256i *w = rt->w + (size_t)b * 8;
+        __m256 dw = rt->d[b];
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
@@ -364,8 +328,8 @@ INLINE void tile(const int nc, int kc, const __m256i *wt, const __m256 *dt, cons
             for (int k = 1; k < 8; k++)
                 s = _mm256_add_epi16(
                     s, _mm256_maddubs_epi16(_mm256_load_si256(w + k), _mm256_set1_epi32(load_i32(yq + 4 * k))));
-            __m256i is = _mm256_add_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(cb[c * TILE_K + b]));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, _mm256_set1_ps(cd[c * TILE_K + b])),
+            __m256i is = _mm256_add_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(cv.bias[c * TILE_K + b]));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, _mm256_set1_ps(cv.d[c * TILE_K + b])),
                                      acc[c]);
         }
     }
@@ -382,78 +346,6 @@ INLINE void tile(const int nc, int kc, const __m256i *wt, const __m256 *dt, cons
     }
 }
 
-static void gemm_tiled_q4_0(int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                            int n_cols, float *out, size_t os) {
-    const int nb = n / 32;
-    __m256i wt[TILE_K * 8];
-    __m256 dt[TILE_K];
-    int32_t cb[SUPER_COLS * TILE_K];
-    float cd[SUPER_COLS * TILE_K];
-    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
-        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
-        for (int k0 = 0; k0 < nb; k0 += TILE_K) {
-            int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            for (int c = 0; c < ns; c++)
-                for (int b = 0; b < kc; b++) {
-                    const block_q8_0 *xb = x + (size_t)(s0 + c) * xs + k0 + b;
-                    cb[c * TILE_K + b] = -8 * ysum32(xb->qs);
-                    cd[c * TILE_K + b] = h2f(xb->d);
-                }
-            for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
-                int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
-                int32_t off[TILE_ROWS];
-                for (int i = 0; i < TILE_ROWS; i++) off[i] = (int32_t)((size_t)(i < rr ? i : rr - 1) * ws);
-                repack(kc, w + (size_t)r0 * ws + (size_t)k0 * sizeof(block_q4_0), off, wt, dt);
-                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
-                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
-                    const block_q8_0 *x0 = x + (size_t)(s0 + c0) * xs + k0;
-                    float *o = out + (size_t)(s0 + c0) * os + r0;
-                    const int32_t *cbc = cb + c0 * TILE_K;
-                    const float *cdc = cd + c0 * TILE_K;
-                    int accum = k0 > 0;
-                    switch (nc) {
-                    case 1: tile(1, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
-                    case 2: tile(2, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
-                    case 3: tile(3, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
-                    default: tile(4, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum); break;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* ---- entry points ------------------------------------------------------------- */
-
-#define TILED_MIN_COLS 3
-
-static void zero_out(int n_rows, int n_cols, float *out, size_t os) {
-    for (int c = 0; c < n_cols; c++)
-        for (int r = 0; r < n_rows; r++) out[(size_t)c * os + r] = 0;
-}
-
-static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os, int prefetch) {
-    if (n_rows <= 0 || n_cols <= 0) return;
-    if (n < QK4_0) zero_out(n_rows, n_cols, out, os);
-    else if (n_cols >= TILED_MIN_COLS) gemm_tiled_q4_0(n, w, ws, n_rows, x, xs, n_cols, out, os);
-    else gemm_decode(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
-}
-
-static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os, int prefetch) {
-    if (n_rows <= 0 || n_cols <= 0) return;
-    if (n < QK8_0) zero_out(n_rows, n_cols, out, os);
-    else gemm_decode(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
-}
-
-const qi_kernels qi_kernels_avx2 = {
-    .name = "avx2",
-    .quantize_q8_0 = quantize_q8_0,
-    .gemm_q4_0 = gemm_q4_0,
-    .gemm_q8_0 = gemm_q8_0,
-    .dot_f32 = dot_f32_k,
-    GENERIC_KERNELS,
-};
+#include "driver.h"
 
 #endif /* __x86_64__ */

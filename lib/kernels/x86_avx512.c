@@ -29,13 +29,19 @@
  *    of row i that meet one activation dword; that is reused by up to 64
  *    columns. Each activation dword is an embedded broadcast and one product
  *    step updates 16 rows, so a lane accumulates the exact block sum of its
- *    row; each weight vector is reused for 8 columns in registers. */
+ *    row; each weight vector is reused for 8 columns in registers.
+ *
+ * This file holds those pieces (decode groups, tile, repack) and quantize /
+ * dot; the loops around them, the entry points and the table are driver.h's,
+ * shared by every level. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "generic.h"
+#include "simd.h"
+#include "x86_common.h"
 
 #ifdef QI_AVX512_VNNI
 #define QI_TABLE qi_kernels_avx512vnni
@@ -46,20 +52,6 @@
 #define QI_NAME "avx512"
 #define QI_VNNI 0
 #endif
-
-#define INLINE static inline __attribute__((always_inline))
-/* small fixed-count loops over registers must be unrolled (the build is -O2) */
-#define UNROLL _Pragma("GCC unroll 16")
-
-enum { KQ4 = 0, KQ8 = 1 };
-
-INLINE int32_t load_i32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 /* ---- quantize ------------------------------------------------------------- */
 
@@ -109,15 +101,6 @@ static float dot_f32_k(const float *a, const float *b, int n) {
 
 /* ---- shared pieces of the quantized products ------------------------------- */
 
-/* sum of the 32 int8 of an activation block */
-INLINE int32_t ysum32(const int8_t *q) {
-    __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80));
-    __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
-    __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    t = _mm_add_epi64(t, _mm_unpackhi_epi64(t, t));
-    return _mm_cvtsi128_si32(t) - 32 * 128;
-}
-
 /* Four registers of per-128-bit-lane partial sums -> one: lane 4L+g gets the
  * sum of lane L of register g. */
 INLINE __m512i reduce4(__m512i a, __m512i b, __m512i c, __m512i d) {
@@ -157,11 +140,16 @@ INLINE __m512i dp2_u4(__m512i acc, __m512i a1, __m512i b1, __m512i a2, __m512i b
 /* ---- decode path: few columns, weights streamed row by row ------------------- */
 
 #define DEC_COLS 4      /* columns handled together in the decode path */
+#define DEC_STEP 16     /* blocks per activation group */
 #define DEC_GROUPS 16   /* 16-block groups per k-chunk: 256 blocks, 8192 weights */
+#define DEC_K (DEC_STEP * DEC_GROUPS)
+#define DEC_PAIR_NC 2   /* row pairs for up to two columns */
 /* bytes ahead in the weight stream: the hardware prefetchers stop at 4 KiB
  * page ends; with the weights on 2 MiB pages 12 KiB measured best on Zen
  * (decode +6-8% over 6 KiB, 1 thread; tried 2, 6, 8, 12, 16, 24 KiB) */
 #define DEC_PREFETCH 12288
+#define DEC_PREFETCH_UNROLL /* empty: a group's prefetches stay a loop on this level */
+#define DEC_MASKED 1    /* groups are read whole; dec_mask zeroes the scales of blocks past the row end */
 
 /* One activation column, one 16-block group, laid out for the decode path.
  * Q4_0: y[a] (a < 4) holds, in 128-bit lane L, qs[0..15] of block 4a+L and
@@ -173,7 +161,15 @@ typedef struct {
     __m512 dx;
 } dgroup;
 
-static void dec_prepare(int kind, const block_q8_0 *x, int kc, dgroup *g) {
+typedef struct {
+    dgroup g[DEC_COLS * DEC_GROUPS];
+} dec_cols;
+typedef __m512 dec_acc;
+typedef __mmask16 dec_mask;
+#define DEC_MASK_ALL ((__mmask16)0xffff)
+
+static void dec_prepare(int kind, const block_q8_0 *x, int kc, int c, dec_cols *dc) {
+    dgroup *g = dc->g + c * DEC_GROUPS;
     int ng = (kc + 15) / 16;
     for (int gi = 0; gi < ng; gi++) {
         uint8_t *yb = (uint8_t *)g[gi].y;
@@ -312,67 +308,22 @@ INLINE void dec_group_q8(const int nr, const int nc, const uint8_t *const *p, co
     }
 }
 
-INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dgroup *g,
-                      __m512 (*acc)[DEC_COLS], __mmask16 dmask) {
-    if (kind == KQ4) dec_group_q4(nr, nc, p, g, DEC_GROUPS, acc, dmask);
-    else dec_group_q8(nr, nc, p, g, DEC_GROUPS, acc, dmask);
+/* 16 blocks of nr rows (group gi) against nc prepared columns */
+INLINE void dec_group_masked(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc,
+                             int gi, dec_acc (*acc)[DEC_COLS], dec_mask dmask) {
+    if (kind == KQ4) dec_group_q4(nr, nc, p, dc->g + gi, DEC_GROUPS, acc, dmask);
+    else dec_group_q8(nr, nc, p, dc->g + gi, DEC_GROUPS, acc, dmask);
 }
 
-/* nr rows (at w, stride ws) x nc columns over kc blocks; limit: end of the
- * weight data, which full-width loads of a partial last group must not pass */
-INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
-                        const uint8_t *limit, const dgroup *g, float *out, size_t os, int accum, int pf) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0), gsz = 16 * bsz;
-    __m512 acc[2][DEC_COLS];
-    UNROLL
-    for (int r = 0; r < nr; r++)
-        UNROLL
-        for (int c = 0; c < nc; c++) acc[r][c] = _mm512_setzero_ps();
-    const uint8_t *p[2];
-    UNROLL
-    for (int r = 0; r < nr; r++) p[r] = w + (size_t)r * ws;
-    int full = kc / 16, rem = kc % 16;
-    for (int gi = 0; gi < full; gi++) {
-        UNROLL
-        for (int r = 0; r < nr && pf; r++)
-            for (size_t o = 0; o < gsz; o += 64) _mm_prefetch((const char *)p[r] + pf + o, _MM_HINT_T0);
-        dec_group(kind, nr, nc, p, g + gi, acc, 0xffff);
-        UNROLL
-        for (int r = 0; r < nr; r++) p[r] += gsz;
-    }
-    if (rem) {
-        __mmask16 dmask = 0;
-        for (int i = 0; i < rem; i++) dmask |= (__mmask16)(1u << (kind == KQ4 ? lane_q4(i) : lane_q8(i)));
-        if (p[nr - 1] + gsz <= limit) {
-            /* reading the whole group stays inside the matrix: blocks past the
-             * row end are neutralised by the zero activations and dmask */
-            dec_group(kind, nr, nc, p, g + full, acc, dmask);
-        } else {
-            /* near the end of the matrix: copy the blocks into a zeroed group */
-            uint8_t buf[2][16 * sizeof(block_q8_0)] __attribute__((aligned(64)));
-            const uint8_t *bp[2];
-            UNROLL
-            for (int r = 0; r < nr; r++) {
-                memset(buf[r], 0, sizeof buf[r]);
-                memcpy(buf[r], p[r], (size_t)rem * bsz);
-                bp[r] = buf[r];
-            }
-            dec_group(kind, nr, nc, bp, g + full, acc, dmask);
-        }
-    }
-    UNROLL
-    for (int r = 0; r < nr; r++)
-        UNROLL
-        for (int c = 0; c < nc; c++) {
-            float v = _mm512_reduce_add_ps(acc[r][c]);
-            float *o = out + (size_t)c * os + r;
-            *o = accum ? *o + v : v;
-        }
+/* the lanes of the first rem blocks of a group */
+INLINE dec_mask dec_rest_mask(const int kind, int rem) {
+    __mmask16 dmask = 0;
+    for (int i = 0; i < rem; i++) dmask |= (__mmask16)(1u << (kind == KQ4 ? lane_q4(i) : lane_q8(i)));
+    return dmask;
 }
 
-#define DEC_STEP 16    /* blocks per activation group */
-#define DEC_PAIR_NC 2  /* row pairs for up to two columns */
-#include "x86_decode.h"
+INLINE dec_acc dec_zero(void) { return _mm512_setzero_ps(); }
+INLINE float dec_sum(dec_acc a) { return _mm512_reduce_add_ps(a); }
 
 /* ---- tiled path: 16 rows x 8 columns ------------------------------------------ */
 
@@ -380,11 +331,21 @@ INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, cons
 #define TILE_COLS 8
 #define TILE_K 32       /* blocks per k-chunk: a repacked row tile stays in L1 */
 #define SUPER_COLS 64   /* columns that share one repacked row tile */
+/* below this many columns the decode path (weights streamed once per 4
+ * columns) beats the tiled one, whose repacking then serves too few columns */
+#define TILED_MIN_COLS(kind) 5
+#define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : -128)
 
 /* Registers per repacked block: lane i of w[k] holds the 4 weight bytes of
  * row i that meet activation dword k (k < 8). Q8_0 without VNNI keeps the
  * low nibbles of w + 128 in w[0..7] and the high ones in w[8..15]. */
 #define WREGS(kind) ((kind) == KQ8 && !QI_VNNI ? 16 : 8)
+
+typedef struct {
+    __m512i w[TILE_K * WREGS(KQ8)]; /* WREGS(kind) per block */
+    __m512 d[TILE_K];               /* the 16 rows' scales per block */
+} tile_rows;
+typedef int32_t tile_off; /* the scale gather's indices */
 
 /* 4 registers, 128-bit lane L of register j = 16 bytes at p + off[4L+j] */
 INLINE void load_rows4x4(const uint8_t *p, const int32_t *off, __m512i *z) {
@@ -407,16 +368,15 @@ INLINE void transpose4(const __m512i *z, __m512i *r) {
     r[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-/* Transposes kc blocks of 16 rows (wb + off[i]) into wt (WREGS per block)
- * and their scales into dt. */
-INLINE void repack(const int kind, int kc, const uint8_t *wb, const int32_t *off, __m512i *wt, __m512 *dt) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+/* Transposes kc blocks of 16 rows (wb + off[i]) into rt. */
+INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    const size_t bsz = kind_bytes(kind);
     const int nw = WREGS(kind);
     const __m512i vidx = _mm512_loadu_si512(off);
     const __m512i m4 = _mm512_set1_epi8(0x0f), x80 = _mm512_set1_epi8((char)0x80);
     for (int b = 0; b < kc; b++) {
         const uint8_t *p = wb + (size_t)b * bsz;
-        __m512i *w = wt + (size_t)b * nw;
+        __m512i *w = rt->w + (size_t)b * nw;
         __m512i z[4], r[4];
         if (kind == KQ4) {
             load_rows4x4(p + 2, off, z);
@@ -443,20 +403,21 @@ INLINE void repack(const int kind, int kc, const uint8_t *wb, const int32_t *off
                 }
             }
         }
-        dt[b] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(vidx, p, 1)));
+        rt->d[b] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(vidx, p, 1)));
     }
 }
 
 /* One 16-row x nc-column tile over kc repacked blocks. x0: column 0 at the
- * k-chunk, cb/cd: per column (stride TILE_K), per block bias and scale. */
-INLINE void tile(const int kind, const int nc, int kc, const __m512i *wt, const __m512 *dt, const block_q8_0 *x0,
-                 size_t xs, const int32_t *cb, const float *cd, float *out, size_t os, int rr, int accum) {
+ * k-chunk, cv: its terms (stride TILE_K per column). */
+INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
+                 size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
+    (void)ncols;
     const int nw = WREGS(kind);
     __m512 acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
     for (int b = 0; b < kc; b++) {
-        const __m512i *w = wt + (size_t)b * nw;
+        const __m512i *w = rt->w + (size_t)b * nw;
         __m512i wl[8];
         UNROLL
         for (int k = 0; k < 8; k++) wl[k] = _mm512_load_si512(w + k);
@@ -467,11 +428,11 @@ INLINE void tile(const int kind, const int nc, int kc, const __m512i *wt, const 
             for (int k = 0; k < 8; k++) wh[k] = _mm512_load_si512(w + 8 + k);
         }
 #endif
-        __m512 dw = dt[b];
+        __m512 dw = rt->d[b];
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
-            __m512i is = _mm512_set1_epi32(cb[c * TILE_K + b]);
+            __m512i is = _mm512_set1_epi32(cv.bias[c * TILE_K + b]);
 #if QI_VNNI
             UNROLL
             for (int k = 0; k < 8; k++) is = _mm512_dpbusd_epi32(is, wl[k], _mm512_set1_epi32(load_i32(yq + 4 * k)));
@@ -487,7 +448,7 @@ INLINE void tile(const int kind, const int nc, int kc, const __m512i *wt, const 
             is = _mm512_add_epi32(is, _mm512_madd_epi16(s, _mm512_set1_epi16(1)));
             if (kind == KQ8) is = _mm512_add_epi32(is, _mm512_madd_epi16(sh, _mm512_set1_epi16(16)));
 #endif
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, _mm512_set1_ps(cd[c * TILE_K + b])),
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, _mm512_set1_ps(cv.d[c * TILE_K + b])),
                                      acc[c]);
         }
     }
@@ -500,96 +461,6 @@ INLINE void tile(const int kind, const int nc, int kc, const __m512i *wt, const 
     }
 }
 
-INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
-                         size_t xs, int n_cols, float *out, size_t os) {
-    const size_t bsz = kind == KQ4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
-    const int nb = n / 32;
-    const int32_t bias_mul = kind == KQ4 ? -8 : -128;
-    __m512i wt[TILE_K * WREGS(kind)];
-    __m512 dt[TILE_K];
-    int32_t cb[SUPER_COLS * TILE_K];
-    float cd[SUPER_COLS * TILE_K];
-    for (int s0 = 0; s0 < n_cols; s0 += SUPER_COLS) {
-        int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
-        for (int k0 = 0; k0 < nb; k0 += TILE_K) {
-            int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            for (int c = 0; c < ns; c++)
-                for (int b = 0; b < kc; b++) {
-                    const block_q8_0 *xb = x + (size_t)(s0 + c) * xs + k0 + b;
-                    cb[c * TILE_K + b] = bias_mul * ysum32(xb->qs);
-                    cd[c * TILE_K + b] = h2f(xb->d);
-                }
-            for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
-                int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
-                int32_t off[TILE_ROWS];
-                for (int i = 0; i < TILE_ROWS; i++) off[i] = (int32_t)((size_t)(i < rr ? i : rr - 1) * ws);
-                repack(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, wt, dt);
-                for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
-                    int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
-                    const block_q8_0 *x0 = x + (size_t)(s0 + c0) * xs + k0;
-                    float *o = out + (size_t)(s0 + c0) * os + r0;
-                    const int32_t *cbc = cb + c0 * TILE_K;
-                    const float *cdc = cd + c0 * TILE_K;
-                    int accum = k0 > 0;
-#define TILE_CASE(NC) tile(kind, NC, kc, wt, dt, x0, xs, cbc, cdc, o, os, rr, accum)
-                    switch (nc) {
-                    case 1: TILE_CASE(1); break;
-                    case 2: TILE_CASE(2); break;
-                    case 3: TILE_CASE(3); break;
-                    case 4: TILE_CASE(4); break;
-                    case 5: TILE_CASE(5); break;
-                    case 6: TILE_CASE(6); break;
-                    case 7: TILE_CASE(7); break;
-                    default: TILE_CASE(8); break;
-                    }
-#undef TILE_CASE
-                }
-            }
-        }
-    }
-}
-
-static void gemm_tiled(int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                       int n_cols, float *out, size_t os) {
-    if (kind == KQ4) gemm_tiled_k(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os);
-    else gemm_tiled_k(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os);
-}
-
-/* ---- entry points ------------------------------------------------------------- */
-
-/* below this many columns the decode path (weights streamed once per 4
- * columns) beats the tiled one, whose repacking then serves too few columns */
-#define TILED_MIN_COLS 5
-
-static void gemm_any(int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
-                     int n_cols, float *out, size_t os, int prefetch) {
-    if (n_rows <= 0 || n_cols <= 0) return;
-    if (n < QK8_0) {
-        for (int c = 0; c < n_cols; c++)
-            for (int r = 0; r < n_rows; r++) out[(size_t)c * os + r] = 0;
-        return;
-    }
-    if (n_cols >= TILED_MIN_COLS) gemm_tiled(kind, n, w, ws, n_rows, x, xs, n_cols, out, os);
-    else gemm_decode(kind, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
-}
-
-static void gemm_q4_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os, int prefetch) {
-    gemm_any(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
-}
-
-static void gemm_q8_0(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
-                      float *out, size_t os, int prefetch) {
-    gemm_any(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
-}
-
-const qi_kernels QI_TABLE = {
-    .name = QI_NAME,
-    .quantize_q8_0 = quantize_q8_0,
-    .gemm_q4_0 = gemm_q4_0,
-    .gemm_q8_0 = gemm_q8_0,
-    .dot_f32 = dot_f32_k,
-    GENERIC_KERNELS,
-};
+#include "driver.h"
 
 #endif /* __x86_64__ */
