@@ -1,5 +1,5 @@
 /* Picks the kernel table: runtime CPU detection (cpuid + xgetbv on x86_64,
- * getauxval on aarch64), or the level QINFER_ISA names. Nothing is cached:
+ * getauxval on aarch64), or the level qi_config.isa names. Nothing is cached:
  * detection is a handful of instructions and the caller keeps the pointer. */
 #include <stdio.h>
 #include <string.h>
@@ -109,11 +109,11 @@ const qi_kernels *kernels_select(const char *force, char *err, size_t err_size) 
             if (i + 1 < n) strncat(have, "|", sizeof have - strlen(have) - 1);
         }
         if (known)
-            snprintf(err, err_size, "QINFER_ISA=%s: this CPU or build cannot run it (available here: %s)", force,
+            snprintf(err, err_size, "kernel level %s: this CPU or build cannot run it (available here: %s)", force,
                      have);
         else
             snprintf(err, err_size,
-                     "QINFER_ISA=%s: unknown kernel level (known: scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm; "
+                     "kernel level %s: unknown (known: scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm; "
                      "available here: %s)",
                      force, have);
     }

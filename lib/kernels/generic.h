@@ -40,12 +40,12 @@ static inline float exp_approx(float x) {
 /* 16 floats; GCC and clang lower it to whatever vectors the file targets
  * (one zmm, two ymm, four xmm or four NEON q registers). */
 typedef float vf16 __attribute__((vector_size(64)));
-/* these are inlined, so the ABI of passing vf16 by value never matters */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-static inline vf16 vf16_load(const float *p) { vf16 v; memcpy(&v, p, sizeof v); return v; }
-static inline void vf16_store(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
+/* loads and stores through an unaligned, aliasing view of 16 floats: macros,
+ * not functions, so no vector is ever passed by value (whose ABI depends on
+ * the instruction set, which GCC and clang warn about) */
+typedef float vf16_u __attribute__((vector_size(64), aligned(4), may_alias));
+#define vf16_load(p) (*(const vf16_u *)(const void *)(p))
+#define vf16_store(p, v) (*(vf16_u *)(void *)(p) = (v))
 
 /* Attention scores of nr query rows (row stride hd) against one block of
  * keys stored transposed, kt[d * stride + j]:

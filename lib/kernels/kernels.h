@@ -2,8 +2,9 @@
  *
  * Every ISA fills a qi_kernels table; kernels_select() picks the best one the
  * CPU can run (cpuid/xgetbv on x86, getauxval on aarch64), once, when a
- * session is created. QINFER_ISA=scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm
- * forces a level (an unknown or unsupported name is an error, not a fallback).
+ * session is created. qi_config.isa forces a level (one this CPU or build
+ * cannot run is an error, not a fallback; the CLI and bench take it from
+ * QINFER_ISA).
  *
  * The quantized path follows ggml: an activation row is quantized to Q8_0
  * once, then every weight block contributes an integer dot product times
@@ -54,8 +55,8 @@ typedef struct qi_kernels {
 
 extern const qi_kernels qi_kernels_scalar;
 
-/* The best table for this CPU, or the one QINFER_ISA names. NULL with a
- * message in err if QINFER_ISA names a level this CPU or build cannot run. */
+/* The best table for this CPU (force NULL), or the one force names. NULL with
+ * a message in err if it names a level this CPU or build cannot run. */
 const qi_kernels *kernels_select(const char *force, char *err, size_t err_size);
 
 /* Every table this build has and this CPU can run, best last; n_out gets
