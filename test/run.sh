@@ -4,8 +4,9 @@
 # as one failure. Ends with the single line "N passed, M failed".
 # Every test runs under a time limit: 300 s (the loop scripts 600 s; TEST_TIMEOUT
 # sets another), ten times that under emulation and three times under a
-# sanitizer. A test past its limit is killed with what it started and counts
-# as failed. Skipped tests are counted and shown as skipped, never as passed.
+# sanitizer. A test past its limit is killed and counts as failed (timeout
+# --foreground: the test stays in this script's process group, as the loop
+# tests, which manage process groups of their own, expect). Skipped tests are counted and shown as skipped, never as passed.
 # usage: test/run.sh BUILD_DIR BIN_DIR   (RUNNER="qemu-aarch64 ..." to emulate)
 B=${1:?build dir}
 BIN=${2:?bin dir}
@@ -26,7 +27,7 @@ run_one() {
     echo "== $name"
     t0=$(date +%s)
     limit=$(limit_for "$name")
-    timeout -k 10 "$limit" "$@" >"$log" 2>&1
+    timeout --foreground -k 10 "$limit" "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
     echo "   ($name: $(($(date +%s) - t0)) s)"
