@@ -102,12 +102,13 @@ if [ -f $SYNTH ]; then
     check "synthetic model: generate 32 tokens" sh -c "$Q -m $SYNTH -p 'Hello' -n 32 --temp 0 >$TMP/sgen 2>$TMP/serr && grep -q 'generated 32 tokens' $TMP/serr"
     cat $TMP/serr
     # Ctrl-C while a long prompt is read stops it between chunks (the progress
-    # callback); Ctrl-C comes every half second, so one lands after the model loads
+    # callback); Ctrl-C comes every half second (for up to 10 minutes, as under
+    # qemu), so one lands after the model loads
     awk 'BEGIN { for (i = 0; i < 1500; i++) printf "word "; print "" }' >$TMP/long.txt
     $Q -m $SYNTH --raw --file $TMP/long.txt -n 4 --seed 1 -c 2048 >/dev/null 2>$TMP/cerr &
     qp=$!
     k=0
-    while kill -0 $qp 2>/dev/null && [ $k -lt 120 ]; do sleep 0.5; kill -INT $qp 2>/dev/null; k=$((k + 1)); done
+    while kill -0 $qp 2>/dev/null && [ $k -lt 1200 ]; do sleep 0.5; kill -INT $qp 2>/dev/null; k=$((k + 1)); done
     wait $qp
     crc=$?
     check "Ctrl-C while a long prompt is read: stops there, exit 0 ($crc)" sh -c \
