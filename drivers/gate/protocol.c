@@ -8,17 +8,25 @@
 
 /* a decimal number without sign or leading zeros (but "0"), at most max,
  * ending at a space or the end of the line; *s moves past it */
-static int number(const char **s, long max, long *v) {
+static int number_u64(const char **s, uint64_t max, uint64_t *v) {
     const char *p = *s;
     if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9')) return -1;
-    long x = 0;
+    uint64_t x = 0;
     for (; *p >= '0' && *p <= '9'; p++) {
-        if (x > (max - (*p - '0')) / 10) return -1;
-        x = x * 10 + (*p - '0');
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10) return -1;
+        x = x * 10 + d;
     }
-    if (*p && *p != ' ') return -1;
+    if (x > max || (*p && *p != ' ')) return -1;
     *v = x;
     *s = p;
+    return 0;
+}
+
+static int number(const char **s, long max, long *v) {
+    uint64_t x;
+    if (number_u64(s, (uint64_t)max, &x)) return -1;
+    *v = (long)x;
     return 0;
 }
 
@@ -91,15 +99,7 @@ static int field_int(const char **s, long lo, long hi, long *v) {
 /* " " then any uint64 in decimal (the seed) */
 static int field_u64(const char **s, uint64_t *v) {
     const char *p = *s;
-    if (*p++ != ' ' || *p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9')) return -1;
-    uint64_t x = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (x > (UINT64_MAX - d) / 10) return -1;
-        x = x * 10 + d;
-    }
-    if (*p && *p != ' ') return -1;
-    *v = x;
+    if (*p++ != ' ' || number_u64(&p, UINT64_MAX, v)) return -1;
     *s = p;
     return 0;
 }
