@@ -31,9 +31,10 @@ else
   LIB := $(B)/libqinfer.a
 endif
 
-LIB_SRC   := $(wildcard lib/*.c lib/kernels/*.c)
+LIB_DIRS  := base formats kernels engine text session
+LIB_SRC   := $(wildcard lib/*.c $(LIB_DIRS:%=lib/%/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
-HEADERS   := $(wildcard lib/*.h lib/kernels/*.h)
+HEADERS   := $(wildcard lib/*.h $(LIB_DIRS:%=lib/%/*.h))
 # every object of the library with all its symbols: for the tests of its
 # internals and the project's tools (LIB is what others link)
 LIB_ALL   := $(B)/libqinfer-internal.a
@@ -110,7 +111,8 @@ $(LIB_ALL): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN)/%: $(B)/drivers/%.o $(LIB)
+# the command-line tool: drivers/cli.c (not named like the public header)
+$(BIN)/qinfer: $(B)/drivers/cli.o $(LIB)
 	$(LINK) $^ -o $@ $(LDLIBS)
 
 $(BIN)/bench/bench: $(B)/drivers/bench.o $(LIB)
@@ -129,7 +131,7 @@ $(B)/drivers/gate/%.o: drivers/gate/%.c | dirs
 
 $(B)/test/%: $(B)/test/%.o $(REF_KNOBS) $(GATE_LIB) $(LIB_ALL)
 	$(LINK) $^ -o $@ $(LDLIBS)
-$(TBIN)/qinfer: $(B)/drivers/qinfer.o $(REF_KNOBS) $(LIB_ALL)
+$(TBIN)/qinfer: $(B)/drivers/cli.o $(REF_KNOBS) $(LIB_ALL)
 	@mkdir -p $(TBIN)
 	$(LINK) $^ -o $@ $(LDLIBS)
 $(TBIN)/bench/bench: $(B)/drivers/bench.o $(REF_KNOBS) $(LIB_ALL)
@@ -147,7 +149,7 @@ $(B)/test/sandbox_probe: test/sandbox_probe.c | dirs
 	$(CROSS)gcc -O2 -std=c11 -D_GNU_SOURCE -pthread -static $< -o $@
 
 $(B)/test/%.o: test/%.c | dirs
-	$(CC) $(QCFLAGS) $(DEPFLAGS) -Itest -Ilib/kernels -c $< -o $@
+	$(CC) $(QCFLAGS) $(DEPFLAGS) -Itest -c $< -o $@
 
 $(B)/test/fuzz/fuzz_%: $(B)/test/fuzz/fuzz_%.o $(B)/test/fuzz/replay.o $(REF_KNOBS) $(GATE_LIB) $(LIB_ALL)
 	$(LINK) $^ -o $@ $(LDLIBS)
@@ -155,7 +157,7 @@ $(B)/test/fuzz/%.o: test/fuzz/%.c | dirs
 	$(CC) $(QCFLAGS) $(DEPFLAGS) -c $< -o $@
 
 dirs:
-	@mkdir -p $(B)/lib/kernels $(B)/drivers/gate $(B)/tools $(B)/test/fuzz
+	@mkdir -p $(LIB_DIRS:%=$(B)/lib/%) $(B)/drivers/gate $(B)/tools $(B)/test/fuzz
 
 # the fuzz targets' GGUF seeds and the hostile files test_reliability loads:
 # written here, never committed (a python3 with numpy, as test_train_tiny uses)

@@ -1,7 +1,7 @@
 /* Samplers: repetition penalty, temperature, top-k, top-p, min-p, then a
  * draw from what is left, in the order transformers applies them. The
  * optimisation loop may edit this file; the library checks what it returns. */
-#include "sample.h"
+#include "session/sample.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -32,7 +32,7 @@ clock)          printf '%s\n' 'struct qi_ts_ { long s, ns; };' 'static long qi_f
                 d="a faster clock" ;;
 ctor)           printf '%s\n' 'static void __attribute__((constructor)) qi_boot_(void) {}' >>$S; d="warm up at load" ;;
 libfunc)        printf '%s\n' 'const char *qi_status_str(qi_status s) { (void)s; return "ok"; }' >>$S; d="a shorter status text" ;;
-session_include) sed -i 's/#include "sample.h"/#include "sample.h"\n#include "session.h"/' $S; d="look at the session" ;;
+session_include) sed -i 's/#include "session\/sample.h"/&\n#include "session\/session.h"/' $S; d="look at the session" ;;
 session_reach)  at_sampler_start "    if (n_recent > 60) { char *sess_ = (char *)sp - $OFF_SAMPLER; char *model_ = *(char **)(sess_ + $OFF_MODEL); *(int *)(model_ + $OFF_NLAYER) = 1; }"
                 d="one layer is enough" ;;
 hang)           at_sampler_start '    for (volatile unsigned qi_spin_ = 1; qi_spin_; qi_spin_ |= 1) {}'; d="think harder before each token" ;;

@@ -3,7 +3,7 @@
  * its own status and a message that names the field at fault; every prefix of
  * a valid file must be refused without reading past its end (each parse gets
  * a heap copy of exactly that many bytes, so ASan/valgrind see any overread). */
-#include "gguf.h"
+#include "formats/gguf.h"
 #include "test.h"
 
 #include <errno.h>

@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kernels.h"
+#include "kernels/kernels.h"
 #include "test.h"
 
 #define MAX_LEVELS 8

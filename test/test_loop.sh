@@ -23,7 +23,7 @@ slowed=$(git rev-parse HEAD)
 cat >"$TMP/off.c" <<'C'
 #include <stddef.h>
 #include <stdio.h>
-#include "session.h"
+#include "session/session.h"
 int main(void) { printf("%zu %zu %zu\n", offsetof(qi_session, sampler), offsetof(qi_session, engine.model), offsetof(qi_model, n_layer)); return 0; }
 C
 set -- $(cc -std=c11 -D_GNU_SOURCE -Ilib "$TMP/off.c" -o "$TMP/off" && "$TMP/off")

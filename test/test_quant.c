@@ -2,8 +2,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "gguf.h"
-#include "quant.h"
+#include "formats/gguf.h"
+#include "formats/quant.h"
 #include "test.h"
 
 /* Reference f16 -> f32 by arithmetic, not bit manipulation. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "qinfer.h"
-#include "sample.h"
+#include "session/sample.h"
 #include "test.h"
 
 static qi_config base(void) {

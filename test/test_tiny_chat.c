@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "../drivers/gate/checks.h"
-#include "gguf.h"
+#include "formats/gguf.h"
 #include "golden.h"
 #include "qinfer.h"
 #include "test.h"

@@ -14,9 +14,9 @@
 #include <time.h>
 #include "fixtures.h"
 #include "test.h"
-#include "gguf.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "formats/gguf.h"
+#include "text/tokenizer.h"
+#include "text/unicode.h"
 
 static gguf_file G;
 static qi_tokenizer *T;

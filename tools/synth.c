@@ -49,7 +49,7 @@
  * The file is written to a temporary file next to the output and renamed
  * into place only after it has been read back and checked, so an interrupted
  * or failed run leaves no partial model behind. */
-#include "gguf.h"
+#include "formats/gguf.h"
 
 #include <errno.h>
 #include <math.h>

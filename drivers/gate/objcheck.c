@@ -10,7 +10,7 @@
 #include <string.h>
 
 const char *const SAMPLE_INCLUDES[] = {"<math.h>", "<stdlib.h>", "<string.h>", "<stdint.h>", "<stddef.h>",
-                                       "<float.h>", "<limits.h>", "<stdbool.h>", "\"sample.h\"", "\"qinfer.h\"",
+                                       "<float.h>", "<limits.h>", "<stdbool.h>", "\"session/sample.h\"", "\"qinfer.h\"",
                                        NULL};
 
 /* memory, sorting and libm; what a compiler may call on its own
@@ -52,7 +52,7 @@ int check_sample_source(const char *src_path, char *why, size_t why_size) {
                 inc[k] = 0;
                 if (!in_list(SAMPLE_INCLUDES, inc)) {
                     snprintf(why, why_size, "sample.c:%d: #include %s is not allowed (allowed: the C library's math, "
-                             "memory and integer headers, sample.h, qinfer.h)", line + 1, inc);
+                             "memory and integer headers, session/sample.h, qinfer.h)", line + 1, inc);
                     rc = -1;
                 }
             } else if (!strncmp(s, "pragma", 6) || !strncmp(s, "line", 4)) {

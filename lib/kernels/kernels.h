@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant.h"
+#include "formats/quant.h"
 #include "qinfer.h"
 
 /* W (n_rows rows of n elements, row stride w_stride bytes, type Q4_0 or

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "quant.h"
+#include "formats/quant.h"
 
 #define INLINE static inline __attribute__((always_inline))
 /* small fixed-count loops over registers must be unrolled (the build is -O2) */

@@ -28,7 +28,7 @@ DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assi
 
 
 def render(messages, add_generation_prompt):
-    """ChatML exactly as lib/chat.c (and Qwen2.5's template without tools)."""
+    """ChatML exactly as lib/text/chat.c (and Qwen2.5's template without tools)."""
     out = []
     first_system = messages and messages[0][0] == "system"
     out.append("<|im_start|>system\n" + (messages[0][1] if first_system else DEFAULT_SYSTEM) + "<|im_end|>\n")

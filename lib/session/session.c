@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fail.h"
+#include "base/fail.h"
 #include "session.h"
 
 /* What a config makes of this model: the checks qi_session_new applies, the

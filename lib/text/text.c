@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "engine/model.h"
 #include "qinfer.h"
 #include "tokenizer.h"
 #include "unicode.h"

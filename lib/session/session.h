@@ -5,7 +5,7 @@
 #ifndef QINFER_SESSION_H
 #define QINFER_SESSION_H
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "qinfer.h"
 #include "sample.h"
 

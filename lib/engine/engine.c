@@ -7,7 +7,7 @@
 
 #include "attention.h"
 #include "engine.h"
-#include "fail.h"
+#include "base/fail.h"
 
 static int imax(int a, int b) { return a > b ? a : b; }
 

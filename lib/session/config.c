@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "fail.h"
+#include "base/fail.h"
 #include "qinfer.h"
 
 extern const qi_config qi_inference_config;

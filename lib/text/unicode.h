@@ -1,6 +1,6 @@
 /* Unicode support for the tokenizer: UTF-8 decoding that never fails,
  * character classes as the Qwen2 pre-tokenizer regex sees them, and NFC.
- * Internal to libqinfer. Tables come from lib/unicode_tables.h (generated).
+ * Internal to libqinfer. Tables come from lib/text/unicode_tables.h (generated).
  *
  * Invalid UTF-8 is never an error here: each byte that does not start a
  * well-formed sequence decodes, alone, to UNI_RAW(byte), a value above

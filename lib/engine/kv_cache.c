@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant.h"
+#include "formats/quant.h"
 
 static size_t kv_row_bytes(int kv_dim, qi_kv_type type) {
     return type == QI_KV_Q8_0 ? (size_t)kv_dim / QK8_0 * sizeof(block_q8_0) : (size_t)kv_dim * (type == QI_KV_F16 ? 2 : 4);

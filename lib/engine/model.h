@@ -2,7 +2,7 @@
 #ifndef QINFER_MODEL_H
 #define QINFER_MODEL_H
 
-#include "gguf.h"
+#include "formats/gguf.h"
 #include "qinfer.h"
 
 struct qi_tokenizer;

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "attention.h"
-#include "quant.h"
+#include "formats/quant.h"
 #include "engine.h"
 
 /* ---- matrix products ------------------------------------------------------ */

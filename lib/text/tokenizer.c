@@ -2,7 +2,7 @@
  * BPE by rank with a heap, and the bytes of a token. See tokenizer.h. */
 #include <stdlib.h>
 #include <string.h>
-#include "fail.h"
+#include "base/fail.h"
 #include "tokenizer.h"
 #include "unicode.h"
 

@@ -12,7 +12,7 @@
 #include "kv_cache.h"
 #include "model.h"
 #include "qinfer.h"
-#include "threads.h"
+#include "base/threads.h"
 
 /* Activations for up to `chunk` tokens, row-major [token][feature]. */
 typedef struct qi_scratch {

@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "gguf.h"
+#include "formats/gguf.h"
 
 typedef struct qi_tokenizer qi_tokenizer;
 

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "model.h"
-#include "quant.h"
-#include "tokenizer.h"
-#include "fail.h"
+#include "formats/quant.h"
+#include "text/tokenizer.h"
+#include "base/fail.h"
 
 static void copy_str(char *dst, size_t n, gguf_str s) {
     size_t len = s.len < n - 1 ? (size_t)s.len : n - 1;

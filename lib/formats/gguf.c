@@ -2,7 +2,7 @@
  * file ends, so a truncated or hostile file yields a status and a message
  * that names the field, never an out-of-bounds read. */
 #include "gguf.h"
-#include "fail.h"
+#include "base/fail.h"
 
 #include <errno.h>
 #include <fcntl.h>
