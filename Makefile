@@ -174,21 +174,30 @@ $(SEEDS)/.done: test/fuzz/make_seeds.py tools/train_tiny/gguf_out.py
 # tests); `make synth` also writes again a model already there that does not
 # carry the vocabulary's tokenizer (one an older synth wrote without it). synth
 # writes a temporary file and renames it: the path never holds a partial model.
-SYNTH := models/qwen2.5-0.5b-synth-q4_0.gguf
+# TYPE picks the official file it imitates (q4_0, q4_k_m, q5_k_m, q6_k, q8_0,
+# fp16); the tests use the q4_0 one.
+TYPE  ?= q4_0
+SYNTH ?= models/qwen2.5-0.5b-synth-$(TYPE).gguf
+SYNTH_Q4 := models/qwen2.5-0.5b-synth-q4_0.gguf
 VOCAB := $(SHARED)/vocab/qwen2/qwen2.5-vocab.gguf
 synth: $(SYNTH)
-	@build/native/tools/synth -q --check $(SYNTH) --vocab $(VOCAB) >/dev/null 2>&1 || { \
-		echo "make: $(SYNTH) does not carry the tokenizer of $(VOCAB): writing it again"; \
-		build/native/tools/synth --vocab $(VOCAB) -o $(SYNTH); }
+	@build/native/tools/synth -q --type $(TYPE) --check $(SYNTH) --vocab $(VOCAB) >/dev/null 2>&1 || { \
+		echo "make: $(SYNTH) does not carry the tokenizer of $(VOCAB), or is not of TYPE $(TYPE): writing it again"; \
+		build/native/tools/synth --type $(TYPE) --vocab $(VOCAB) -o $(SYNTH); }
+models/qwen2.5-0.5b-synth-%.gguf: $(VOCAB) | build/native/tools/synth
+	@mkdir -p $(dir $@)
+	build/native/tools/synth --type $* --vocab $(VOCAB) -o $@
+ifeq ($(filter models/qwen2.5-0.5b-synth-%.gguf,$(SYNTH)),)
 $(SYNTH): $(VOCAB) | build/native/tools/synth
 	@mkdir -p $(dir $@)
-	build/native/tools/synth --vocab $(VOCAB) -o $@
+	build/native/tools/synth --type $(TYPE) --vocab $(VOCAB) -o $@
+endif
 $(VOCAB):
 	@echo "make: $@ is missing: the synthetic model takes its tokenizer from it" \
 		"(make SHARED=DIR names the folder of the shared fixtures)" >&2; exit 1
 
 model:
-	@sh tools/download-model.sh
+	@sh tools/download-model.sh $(TYPE)
 
 # make install PREFIX=/usr/local [DESTDIR=staging]: the header, the library,
 # qinfer.pc for pkg-config (cc $$(pkg-config --cflags --libs qinfer) app.c)
@@ -210,14 +219,14 @@ uninstall:
 
 # TEST_CC and TEST_CFLAGS: what test_readme.sh compiles the README's example
 # with, to link it against this build's library (a sanitizer's flags included)
-test: all $(SYNTH) seeds
+test: all $(SYNTH_Q4) seeds
 	@QINFER_SHARED=$(SHARED) TEST_CC="$(CC)" TEST_CFLAGS="$(EXTRA_CFLAGS)" sh test/run.sh $(B) $(TBIN)
 
 # The whole suite on aarch64 under qemu: once on a CPU with dotprod and i8mm,
 # once on one with neither (plain NEON). The synthetic model comes from the
 # native tool.
 QEMU ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
-check-aarch64: $(SYNTH) seeds
+check-aarch64: $(SYNTH_Q4) seeds
 	$(MAKE) CROSS=aarch64-linux-gnu- all
 	@SHARED=$(SHARED) QEMU="$(QEMU)" sh test/check-aarch64.sh
 

@@ -32,6 +32,34 @@ else
     check "synth model: 291 tensors, shapes, types" "$SYNTH" -q --check "$MODEL"
 fi
 
+# ---- every kind: the official file's tensor types, so its size to the byte ----
+# The q4_0 file above is 224 bytes larger than the official one (our
+# qinfer.synthetic keys and metadata values; README's Measuring speed). Each
+# other kind must differ by exactly as much: any other difference would be a
+# tensor whose type is not the official file's. Each is loaded and generates.
+if [ -f "$VOCAB" ]; then
+    q4_diff=$(( $(size_of "$MODEL") - OFFICIAL ))
+    for kind in q4_k_m:491400032 q5_k_m:522186592 q6_k:650379104 q8_0:675710816 fp16:1266425696; do
+        k=${kind%%:*} official=${kind#*:}
+        kind_ok() {
+            "$SYNTH" -q --type "$k" --vocab "$VOCAB" -o "$TMP/$k.gguf" 2>"$OUT" &&
+                "$SYNTH" -q --type "$k" --check "$TMP/$k.gguf" --vocab "$VOCAB" &&
+                [ $(( $(size_of "$TMP/$k.gguf") - official )) -eq "$q4_diff" ] &&
+                # generating is left to native runs (scalar kernels under qemu take minutes)
+                { [ -n "$RUN" ] || { $BIN/qinfer -m "$TMP/$k.gguf" -p Hello -n 2 --seed 1 -t 2 >/dev/null 2>"$OUT" &&
+                    said "generated 2 tokens"; }; }
+        }
+        check "synth --type $k: official size + $q4_diff bytes, loads and generates" kind_ok
+        rm -f "$TMP/$k.gguf"
+    done
+fi
+type_args() {
+    ! "$SYNTH" --type q3_k_m -o "$TMP/d/x.gguf" >"$OUT" 2>&1 && said "unknown kind 'q3_k_m'" && said "q4_k_m" &&
+        ! "$SYNTH" -q --type q6_k --check "$MODEL" >"$OUT" 2>&1 && said "type" && empty_dir "$TMP/d"
+}
+mkdir -p "$TMP/d"
+check "synth: an unknown --type is refused; a file checked as another kind fails" type_args
+
 # ---- synth's command line ---------------------------------------------------
 help_ok() { "$SYNTH" --help >"$OUT" 2>&1 && said "usage:" && said "--seed" && said "--vocab"; }
 check "synth --help" help_ok
@@ -111,5 +139,15 @@ resume() {
         [ ! -e "$TMP/dl5/qwen2.5-0.5b-instruct-q4_0.gguf.part" ]
 }
 check "download: a partial download is resumed" resume
+
+kinds() {
+    ! sh tools/download-model.sh q3_k_m >"$OUT" 2>&1 && said "unknown kind 'q3_k_m'" &&
+        MODEL_URL="file://$TMP/small.gguf" MODEL_DIR="$TMP/dl6" MODEL_SIZE=12 MODEL_SHA256="$sum" \
+            sh tools/download-model.sh q6_k >"$OUT" 2>&1 &&
+        [ "$(ls -A "$TMP/dl6")" = qwen2.5-0.5b-instruct-q6_k.gguf ] &&
+        ! MODEL_URL="file://$TMP/small.gguf" MODEL_DIR="$TMP/dl7" sh tools/download-model.sh q4_k_m >"$OUT" 2>&1 &&
+        said "expected 491400032" && empty_dir "$TMP/dl7"
+}
+check "download: each kind its own name and official size; an unknown kind refused" kinds
 
 summary

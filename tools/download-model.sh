@@ -1,26 +1,43 @@
 #!/bin/sh
-# Download the official Qwen2.5-0.5B-Instruct Q4_0 GGUF into models/ (or
-# $MODEL_DIR), resumably, and keep it only once its size and sha256 check out.
+# Download an official Qwen2.5-0.5B-Instruct GGUF into models/ (or $MODEL_DIR),
+# resumably, and keep it only once its size and sha256 check out.
 #
-#   sh tools/download-model.sh        (what `make model` runs)
+#   sh tools/download-model.sh [KIND]     (what `make model [TYPE=KIND]` runs)
+#
+# KIND is one of the official files below (default q4_0). Their sizes and
+# sha256 sums are those of Qwen/Qwen2.5-0.5B-Instruct-GGUF at revision
+# 9217f5db79a29953eb74d5343926648285ec7e67, as published by Hugging Face.
 #
 # Environment overrides (for mirrors and for testing with file:// URLs):
 #   MODEL_URL     where to fetch from (default: the Hugging Face repository
 #                 Qwen/Qwen2.5-0.5B-Instruct-GGUF)
 #   MODEL_DIR     where the model goes (default: models)
-#   MODEL_SIZE    expected size in bytes   (default: 428730208)
+#   MODEL_SIZE    expected size in bytes   (default: the official file's)
 #   MODEL_SHA256  expected sha256          (default: the official file's)
 #
 # The download goes to NAME.part (curl -C - resumes it); NAME appears only
 # after verification. A file that fails verification is deleted, so a
-# rerun starts clean. Exit status: 0 when the verified model is in place.
+# rerun starts clean. Exit status: 0 when the verified model is in place,
+# 2 for an unknown KIND.
 set -u
 
-NAME=qwen2.5-0.5b-instruct-q4_0.gguf
-URL=${MODEL_URL:-https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/$NAME}
+KIND=${1:-q4_0}
+case $KIND in
+q4_0)   size=428730208  sha=7671c0c304e6ce5a7fc577bcb12aba01e2c155cc2efd29b2213c95b18edaf6ed ;;
+q4_k_m) size=491400032  sha=74a4da8c9fdbcd15bd1f6d01d621410d31c6fc00986f5eb687824e7b93d7a9db ;;
+q5_k_m) size=522186592  sha=041474553fcabfc2a2d67903f9d2c2e50bd92528e670da4f33b5d0ce6e59fd55 ;;
+q6_k)   size=650379104  sha=2f82233630c349ccf6b8daccf48f9a7865713d9f08a2eadfa456cebe9b97c7f5 ;;
+q8_0)   size=675710816  sha=ca59ca7f13d0e15a8cfa77bd17e65d24f6844b554a7b6c12e07a5f89ff76844e ;;
+fp16|f16) KIND=fp16; size=1266425696 sha=8e0ae26000627ed62de0e78e41860af70094558b9d2913385c842a6aa06cf3fc ;;
+*)
+    echo "download-model: unknown kind '$KIND' (one of: q4_0 q4_k_m q5_k_m q6_k q8_0 fp16)" >&2
+    exit 2 ;;
+esac
+NAME=qwen2.5-0.5b-instruct-$KIND.gguf
+URL=${MODEL_URL:-https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/9217f5db79a29953eb74d5343926648285ec7e67/$NAME}
 DIR=${MODEL_DIR:-models}
-SIZE=${MODEL_SIZE:-428730208}
-SHA=${MODEL_SHA256:-7671c0c304e6ce5a7fc577bcb12aba01e2c155cc2efd29b2213c95b18edaf6ed}
+SIZE=${MODEL_SIZE:-$size}
+SHA=${MODEL_SHA256:-$sha}
 DEST=$DIR/$NAME
 PART=$DEST.part
 

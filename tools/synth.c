@@ -50,6 +50,7 @@
  * into place only after it has been read back and checked, so an interrupted
  * or failed run leaves no partial model behind. */
 #include "formats/gguf.h"
+#include "formats/quant.h"
 
 #include <errno.h>
 #include <math.h>
@@ -63,10 +64,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_OUT "models/qwen2.5-0.5b-synth-q4_0.gguf"
-#define OFFICIAL_SIZE 428730208ull
-#define OFFICIAL_DATA_SIZE 422782464ull
-#define OFFICIAL_DATA_OFFSET (OFFICIAL_SIZE - OFFICIAL_DATA_SIZE) /* 5,947,744 */
+#define DEFAULT_OUT "models/qwen2.5-0.5b-synth-%s.gguf" /* %s: the kind */
+#define OFFICIAL_DATA_SIZE 422782464ull /* the official q4_0 file's tensor data */
 #define ALIGN 32u
 
 /* Qwen2.5-0.5B hyper-parameters */
@@ -222,6 +221,52 @@ static void kv_bool(buf *b, uint64_t *n_kv, const char *key, int val) {
     b_str(b, key); b_u32(b, GGUF_BOOL); b_put(b, &v, 1); ++*n_kv;
 }
 
+/* ---- the kinds: each official file's type per matrix ----------------------------- */
+
+/* The matrices by role; type_of() gives each its type in one kind. */
+enum role { R_EMBD, R_Q, R_K, R_V, R_O, R_GATE, R_UP, R_DOWN, R_OUT };
+
+typedef struct synth_kind {
+    const char *name;          /* as `make synth TYPE=` and `make model TYPE=` spell it */
+    uint32_t file_type;        /* general.file_type (llama_ftype) */
+    uint64_t official_size;    /* bytes of the official qwen2.5-0.5b-instruct-<name>.gguf */
+    uint32_t (*type_of)(enum role r, int layer);
+} synth_kind;
+
+static uint32_t q4_0_type(enum role r, int layer) { (void)layer; return r == R_OUT ? GGML_Q8_0 : GGML_Q4_0; }
+static uint32_t q8_0_type(enum role r, int layer) { (void)r, (void)layer; return GGML_Q8_0; }
+static uint32_t f16_type(enum role r, int layer) { (void)r, (void)layer; return GGML_F16; }
+
+/* The k-quant mixes, as llama-quantize makes them for this model (the
+ * official files' sizes match to the byte, up to our metadata): 896-wide
+ * rows are no multiple of 256, so their k-quant falls back (Q4_K to Q5_0,
+ * Q5_K to Q5_1, Q6_K to Q8_0); attn_v and ffn_down get more bits in layers
+ * 0-2, 21-23 and every third between (llama.cpp's use_more_bits). */
+static int more_bits(int layer) { return layer < 3 || layer >= 21 || (layer - 3) % 3 == 2; }
+static uint32_t q4_k_m_type(enum role r, int layer) {
+    if (r == R_OUT) return GGML_Q8_0;
+    if (r == R_V) return more_bits(layer) ? GGML_Q8_0 : GGML_Q5_0;
+    if (r == R_DOWN) return more_bits(layer) ? GGML_Q6_K : GGML_Q4_K;
+    return GGML_Q5_0;
+}
+static uint32_t q5_k_m_type(enum role r, int layer) {
+    if (r == R_OUT) return GGML_Q8_0;
+    if (r == R_V) return more_bits(layer) ? GGML_Q8_0 : GGML_Q5_1;
+    if (r == R_DOWN) return more_bits(layer) ? GGML_Q6_K : GGML_Q5_K;
+    return GGML_Q5_1;
+}
+static uint32_t q6_k_type(enum role r, int layer) { (void)layer; return r == R_DOWN ? GGML_Q6_K : GGML_Q8_0; }
+
+static const synth_kind kinds[] = {
+    {"q4_0", 2, 428730208ull, q4_0_type},
+    {"q4_k_m", 15, 491400032ull, q4_k_m_type},
+    {"q5_k_m", 17, 522186592ull, q5_k_m_type},
+    {"q6_k", 18, 650379104ull, q6_k_type},
+    {"q8_0", 7, 675710816ull, q8_0_type},
+    {"fp16", 1, 1266425696ull, f16_type},
+};
+static const synth_kind *kind = &kinds[0];
+
 /* ---- the tensor list ------------------------------------------------------------- */
 
 enum kind { K_WEIGHT, K_NORM, K_BIAS };
@@ -251,25 +296,29 @@ static void add(int *n, const char *name, uint64_t ne0, uint64_t ne1, uint32_t t
 static void build_tensor_list(void) {
     int n = 0;
     char nm[48];
-    add(&n, "token_embd.weight", N_EMBD, N_VOCAB, GGML_Q4_0, K_WEIGHT);
-    for (int l = 0; l < N_LAYER; l++) {
+#define T(role) kind->type_of(role, l)
+    int l = -1;
+    add(&n, "token_embd.weight", N_EMBD, N_VOCAB, T(R_EMBD), K_WEIGHT);
+    for (l = 0; l < N_LAYER; l++) {
 #define L(s) (snprintf(nm, sizeof nm, "blk.%d.%s", l, s), nm)
         add(&n, L("attn_norm.weight"), N_EMBD, 0, GGML_F32, K_NORM);
-        add(&n, L("attn_q.weight"), N_EMBD, N_EMBD, GGML_Q4_0, K_WEIGHT);
+        add(&n, L("attn_q.weight"), N_EMBD, N_EMBD, T(R_Q), K_WEIGHT);
         add(&n, L("attn_q.bias"), N_EMBD, 0, GGML_F32, K_BIAS);
-        add(&n, L("attn_k.weight"), N_EMBD, N_EMBD_KV, GGML_Q4_0, K_WEIGHT);
+        add(&n, L("attn_k.weight"), N_EMBD, N_EMBD_KV, T(R_K), K_WEIGHT);
         add(&n, L("attn_k.bias"), N_EMBD_KV, 0, GGML_F32, K_BIAS);
-        add(&n, L("attn_v.weight"), N_EMBD, N_EMBD_KV, GGML_Q4_0, K_WEIGHT);
+        add(&n, L("attn_v.weight"), N_EMBD, N_EMBD_KV, T(R_V), K_WEIGHT);
         add(&n, L("attn_v.bias"), N_EMBD_KV, 0, GGML_F32, K_BIAS);
-        add(&n, L("attn_output.weight"), N_EMBD, N_EMBD, GGML_Q4_0, K_WEIGHT);
+        add(&n, L("attn_output.weight"), N_EMBD, N_EMBD, T(R_O), K_WEIGHT);
         add(&n, L("ffn_norm.weight"), N_EMBD, 0, GGML_F32, K_NORM);
-        add(&n, L("ffn_gate.weight"), N_EMBD, N_FF, GGML_Q4_0, K_WEIGHT);
-        add(&n, L("ffn_up.weight"), N_EMBD, N_FF, GGML_Q4_0, K_WEIGHT);
-        add(&n, L("ffn_down.weight"), N_FF, N_EMBD, GGML_Q4_0, K_WEIGHT);
+        add(&n, L("ffn_gate.weight"), N_EMBD, N_FF, T(R_GATE), K_WEIGHT);
+        add(&n, L("ffn_up.weight"), N_EMBD, N_FF, T(R_UP), K_WEIGHT);
+        add(&n, L("ffn_down.weight"), N_FF, N_EMBD, T(R_DOWN), K_WEIGHT);
 #undef L
     }
+    l = -1;
     add(&n, "output_norm.weight", N_EMBD, 0, GGML_F32, K_NORM);
-    add(&n, "output.weight", N_EMBD, N_VOCAB, GGML_Q8_0, K_WEIGHT);
+    add(&n, "output.weight", N_EMBD, N_VOCAB, T(R_OUT), K_WEIGHT);
+#undef T
     if (n != N_TENSORS) die("internal: %d tensors, expected %d", n, N_TENSORS);
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
@@ -324,6 +373,66 @@ static void gen_q8_0(rng *r, uint8_t *out, uint64_t n_blocks, uint64_t fan_in) {
                 uint8_t v = (uint8_t)(x >> (8 * j));
                 out[2 + 8 * k + j] = v == 0x80 ? 0 : v; /* -128 -> 0: symmetric on -127..127 */
             }
+        }
+    }
+}
+
+/* The other types: random quants, scales that give weights of about the
+ * same spread as Q4_0's (speed does not depend on them, sanity does). */
+#define Q5_STD 9.233f  /* uniform on 0..31 */
+#define Q6_STD 18.47f  /* uniform on 0..63 */
+
+static void put_u64s(rng *r, uint8_t *p, int n_bytes) {
+    for (int k = 0; k < n_bytes; k += 8) {
+        uint64_t x = rng_next(r);
+        for (int j = 0; j < 8 && k + j < n_bytes; j++) p[k + j] = (uint8_t)(x >> (8 * j));
+    }
+}
+
+static void gen_other(uint32_t type, rng *r, uint8_t *out, uint64_t n_blocks, uint64_t fan_in) {
+    const float inv = 1.0f / sqrtf((float)fan_in);
+    const uint64_t bs = (uint64_t)ggml_type_size(type);
+    for (uint64_t b = 0; b < n_blocks; b++, out += bs) {
+        float g = 0.6f + 0.4f * rng_unif(r);
+        switch (type) {
+        case GGML_F16:
+        case GGML_BF16: /* one weight per "block": uniform with std g/sqrt(fan_in) */
+        {
+            float v = (2.0f * rng_unif(r) - 1.0f) * 1.7320508f * g * inv;
+            uint32_t x;
+            memcpy(&x, &v, 4);
+            uint16_t h = type == GGML_F16 ? f32_to_f16(v) : (uint16_t)((x + 0x7fffu + ((x >> 16) & 1)) >> 16);
+            out[0] = (uint8_t)h, out[1] = (uint8_t)(h >> 8);
+            break;
+        }
+        case GGML_Q4_1: /* w = d q + m, m = -8 d: centred */
+            put_f16(out, g * inv / Q4_STD);
+            put_f16(out + 2, -8.0f * g * inv / Q4_STD);
+            put_u64s(r, out + 4, 16);
+            break;
+        case GGML_Q5_0:
+            put_f16(out, g * inv / Q5_STD);
+            put_u64s(r, out + 2, 20);
+            break;
+        case GGML_Q5_1:
+            put_f16(out, g * inv / Q5_STD);
+            put_f16(out + 2, -16.0f * g * inv / Q5_STD);
+            put_u64s(r, out + 4, 20);
+            break;
+        case GGML_Q4_K: /* 6-bit sub-scales and mins average 31.5 */
+        case GGML_Q5_K: {
+            float d = g * inv / ((type == GGML_Q4_K ? Q4_STD : Q5_STD) * 31.5f);
+            put_f16(out, d);
+            put_f16(out + 2, d * (type == GGML_Q4_K ? 7.5f : 15.5f));
+            put_u64s(r, out + 4, (int)bs - 4);
+            break;
+        }
+        case GGML_Q6_K: /* int8 sub-scales: |s| averages 64 */
+            put_u64s(r, out, 208);
+            put_f16(out + 208, g * inv / (Q6_STD * 64.0f));
+            break;
+        default:
+            die("internal: no generator for type %s", ggml_type_name(type));
         }
     }
 }
@@ -397,7 +506,7 @@ static void build_header(buf *h, const gguf_file *vocab, uint64_t seed) {
     kv_f32(&kv, &n, "qwen2.rope.freq_base", 1000000.0f);
     kv_f32(&kv, &n, "qwen2.attention.layer_norm_rms_epsilon", 1e-6f);
     if (!vocab) kv_u32(&kv, &n, "qwen2.vocab_size", N_VOCAB);
-    kv_u32(&kv, &n, "general.file_type", 2); /* MOSTLY_Q4_0 */
+    kv_u32(&kv, &n, "general.file_type", kind->file_type);
     if (vocab) {
         for (uint64_t i = 0; i < vocab->n_kv; i++) {
             const gguf_kv *v = &vocab->kv[i];
@@ -453,7 +562,7 @@ static int check_file(const char *path, const gguf_file *vocab, int quiet) {
     if (g.version != 3) BAD("GGUF version %u, expected 3", g.version);
     if (g.alignment != ALIGN) BAD("alignment %llu", (unsigned long long)g.alignment);
     if (g.n_tensors != N_TENSORS) BAD("%llu tensors, expected %d", (unsigned long long)g.n_tensors, N_TENSORS);
-    uint64_t data_bytes = 0, n_q4 = 0, n_q8 = 0, n_f32 = 0;
+    uint64_t data_bytes = 0, n_of_type[GGML_TYPE_COUNT] = {0};
     for (int i = 0; i < N_TENSORS && !bad; i++) {
         const tspec *t = &tensors[i];
         const gguf_tensor *gt = gguf_find_tensor(&g, t->name);
@@ -465,25 +574,39 @@ static int check_file(const char *path, const gguf_file *vocab, int quiet) {
                 (unsigned long long)t->ne[0], (unsigned long long)t->ne[1]);
         data_bytes += gt->n_bytes;
         const uint8_t *p = gt->data;
+        if (gt->type < GGML_TYPE_COUNT) n_of_type[gt->type]++;
         if (gt->type == GGML_F32) {
-            n_f32++;
             for (uint64_t k = 0; k < gt->n_elems; k++) {
                 float f;
                 memcpy(&f, p + 4 * k, 4);
                 if (!isfinite(f)) { BAD("tensor %s: element %llu not finite", t->name, (unsigned long long)k); break; }
             }
+        } else if (gt->type == GGML_F16 || gt->type == GGML_BF16) {
+            uint16_t mask = gt->type == GGML_F16 ? 0x7c00 : 0x7f80;
+            for (uint64_t k = 0; k < gt->n_elems; k++)
+                if (((p[2 * k] | p[2 * k + 1] << 8) & mask) == mask) {
+                    BAD("tensor %s: element %llu not finite", t->name, (unsigned long long)k);
+                    break;
+                }
         } else {
-            int bs = ggml_type_size(gt->type);
-            if (gt->type == GGML_Q4_0) n_q4++;
-            else n_q8++;
+            /* every block's scale positive and finite, its other f16 field finite */
+            int bs = ggml_type_size(gt->type), off[2], n_f16 = block_f16_fields(gt->type, off);
             for (uint64_t k = 0; k < gt->n_bytes / (uint64_t)bs; k++) {
-                float d = f16_to_f32((uint16_t)(p[k * bs] | (p[k * bs + 1] << 8)));
-                if (!isfinite(d) || d <= 0) { BAD("tensor %s: block %llu scale %g", t->name, (unsigned long long)k, d); break; }
+                const uint8_t *h = p + k * bs + off[0];
+                float d = f16_to_f32((uint16_t)(h[0] | (h[1] << 8)));
+                float m = n_f16 > 1 ? f16_to_f32((uint16_t)(p[k * bs + off[1]] | (p[k * bs + off[1] + 1] << 8))) : 0;
+                if (!isfinite(d) || d <= 0 || !isfinite(m)) {
+                    BAD("tensor %s: block %llu scale %g", t->name, (unsigned long long)k, d);
+                    break;
+                }
             }
         }
     }
-    if (!bad && data_bytes != OFFICIAL_DATA_SIZE)
+    if (!bad && !strcmp(kind->name, "q4_0") && data_bytes != OFFICIAL_DATA_SIZE)
         BAD("%llu bytes of tensor data, expected %llu", (unsigned long long)data_bytes, OFFICIAL_DATA_SIZE);
+    uint64_t ft;
+    if (!gguf_get_u64(&g, "general.file_type", &ft) || ft != kind->file_type)
+        BAD("general.file_type is not %u (%s)", kind->file_type, kind->name);
     uint64_t u;
     gguf_str s;
     if (!gguf_get_str(&g, "general.architecture", &s) || !gguf_str_eq(s, "qwen2")) BAD("general.architecture is not qwen2");
@@ -509,11 +632,16 @@ static int check_file(const char *path, const gguf_file *vocab, int quiet) {
     } else if (!gguf_get_str(&g, "tokenizer.ggml.model", &s)) {
         BAD("no tokenizer.ggml.model");
     }
-    if (!quiet && !bad)
-        fprintf(stderr, "%s: check: '%s' ok: GGUF v%u, %llu keys, %llu tensors (%llu Q4_0, %llu Q8_0, %llu F32), "
-                "data at %llu, %llu bytes\n", prog, path, g.version, (unsigned long long)g.n_kv,
-                (unsigned long long)g.n_tensors, (unsigned long long)n_q4, (unsigned long long)n_q8,
-                (unsigned long long)n_f32, (unsigned long long)g.data_offset, (unsigned long long)g.size);
+    if (!quiet && !bad) {
+        char mix[256] = "";
+        for (int t = 0, k = 0; t < GGML_TYPE_COUNT; t++)
+            if (n_of_type[t])
+                k += snprintf(mix + k, sizeof mix - (size_t)k, "%s%llu %s", k ? ", " : "", (unsigned long long)n_of_type[t],
+                              ggml_type_name((uint32_t)t));
+        fprintf(stderr, "%s: check: '%s' ok: GGUF v%u, %llu keys, %llu tensors (%s), data at %llu, %llu bytes\n", prog,
+                path, g.version, (unsigned long long)g.n_kv, (unsigned long long)g.n_tensors, mix,
+                (unsigned long long)g.data_offset, (unsigned long long)g.size);
+    }
 #undef BAD
     gguf_close(&g);
     return bad;
@@ -533,28 +661,33 @@ static void xwrite(FILE *f, const void *p, size_t n) {
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: %s [--vocab VOCAB.gguf] [-o OUT.gguf] [--seed N] [-q]\n"
-            "       %s --check FILE.gguf [--vocab VOCAB.gguf]\n"
+            "usage: %s [--type KIND] [--vocab VOCAB.gguf] [-o OUT.gguf] [--seed N] [-q]\n"
+            "       %s --check FILE.gguf [--type KIND] [--vocab VOCAB.gguf]\n"
             "\n"
             "Writes a synthetic GGUF v3 with the tensor names, shapes and types of the\n"
-            "official qwen2.5-0.5b-instruct-q4_0.gguf (291 tensors, Q4_0 with a Q8_0\n"
-            "output.weight), random weights (a sane model numerically, noise as text)\n"
-            "and the tokenizer metadata of VOCAB.gguf copied verbatim. For speed\n"
-            "measurement only; the file is marked qinfer.synthetic = true.\n"
+            "official qwen2.5-0.5b-instruct-KIND.gguf (291 tensors), random weights (a\n"
+            "sane model numerically, noise as text) and the tokenizer metadata of\n"
+            "VOCAB.gguf copied verbatim. For speed measurement only; the file is marked\n"
+            "qinfer.synthetic = true.\n"
             "\n"
+            "  --type KIND   the official file to imitate:",
+            prog, prog);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) fprintf(f, " %s", kinds[i].name);
+    fprintf(f, "\n"
+            "                (default q4_0)\n"
             "  --vocab FILE  GGUF whose tokenizer.* keys are copied (a missing FILE is an\n"
             "                error; without --vocab the file gets tokenizer.ggml.model = \"none\")\n"
-            "  -o FILE       output (default " DEFAULT_OUT ")\n"
+            "  -o FILE       output (default models/qwen2.5-0.5b-synth-KIND.gguf)\n"
             "  --seed N      PRNG seed (default 1); the same seed gives the same file\n"
             "  -q            no progress output\n"
-            "  --check FILE  verify an existing synthetic file (shapes, types, finite\n"
-            "                scales; with --vocab, tokenizer keys equal the vocab's)\n"
-            "  -h, --help    this text\n",
-            prog, prog);
+            "  --check FILE  verify an existing synthetic file of KIND (shapes, types,\n"
+            "                finite scales; with --vocab, tokenizer keys equal the vocab's)\n"
+            "  -h, --help    this text\n");
 }
 
 int main(int argc, char **argv) {
-    const char *out = DEFAULT_OUT, *vocab_path = NULL, *check = NULL;
+    const char *out = NULL, *vocab_path = NULL, *check = NULL;
+    char default_out[256];
     uint64_t seed = 1;
     int quiet = 0;
     for (int i = 1; i < argc; i++) {
@@ -563,13 +696,24 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--vocab") || !strcmp(a, "--seed") ||
-                 !strcmp(a, "--check")) {
+                 !strcmp(a, "--check") || !strcmp(a, "--type")) {
             if (!next) { fprintf(stderr, "%s: %s needs an argument\n", prog, a); usage(stderr); return 2; }
             i++;
             if (a[1] == 'o' || !strcmp(a, "--output")) out = next;
             else if (!strcmp(a, "--vocab")) vocab_path = next;
             else if (!strcmp(a, "--check")) check = next;
-            else {
+            else if (!strcmp(a, "--type")) {
+                kind = NULL;
+                if (!strcmp(next, "f16")) next = "fp16"; /* the official file says fp16 */
+                for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+                    if (!strcmp(next, kinds[k].name)) kind = &kinds[k];
+                if (!kind) {
+                    fprintf(stderr, "%s: --type: unknown kind '%s' (one of:", prog, next);
+                    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) fprintf(stderr, " %s", kinds[k].name);
+                    fprintf(stderr, ")\n");
+                    return 2;
+                }
+            } else {
                 char *end;
                 errno = 0;
                 seed = strtoull(next, &end, 0);
@@ -583,6 +727,10 @@ int main(int argc, char **argv) {
             usage(stderr);
             return 2;
         }
+    }
+    if (!out) {
+        snprintf(default_out, sizeof default_out, DEFAULT_OUT, kind->name);
+        out = default_out;
     }
     if (!*out) { fprintf(stderr, "%s: empty output path\n", prog); return 2; }
 
@@ -655,7 +803,8 @@ int main(int argc, char **argv) {
             uint64_t nb = n_blocks - b < per_chunk ? n_blocks - b : per_chunk;
             if (t->type == GGML_Q4_0) gen_q4_0(&r, chunk, nb, t->ne[0]);
             else if (t->type == GGML_Q8_0) gen_q8_0(&r, chunk, nb, t->ne[0]);
-            else gen_f32(&r, chunk, nb, t->kind);
+            else if (t->type == GGML_F32) gen_f32(&r, chunk, nb, t->kind);
+            else gen_other(t->type, &r, chunk, nb, t->ne[0]);
             xwrite(f, chunk, (size_t)(nb * bs));
             done += nb * bs;
             if (!quiet && done >= next_report) {
@@ -684,10 +833,10 @@ int main(int argc, char **argv) {
     if (rename(tmp_path, out) != 0) die("cannot rename '%s' to '%s': %s", tmp_path, out, strerror(errno));
     tmp_path[0] = 0;
 
-    long long diff = (long long)total - (long long)OFFICIAL_SIZE;
-    fprintf(stderr, "%s: wrote %s: %llu bytes (official qwen2.5-0.5b-instruct-q4_0.gguf: %llu, difference %+lld), "
+    long long diff = (long long)total - (long long)kind->official_size;
+    fprintf(stderr, "%s: wrote %s: %llu bytes (official qwen2.5-0.5b-instruct-%s.gguf: %llu, difference %+lld), "
             "seed %llu, %s, %.2f s (write %.2f s)\n",
-            prog, out, (unsigned long long)total, OFFICIAL_SIZE, diff, (unsigned long long)seed,
+            prog, out, (unsigned long long)total, kind->name, (unsigned long long)kind->official_size, diff, (unsigned long long)seed,
             vocab ? "with tokenizer" : "NO tokenizer", now() - t0, t_write);
     if (vocab) gguf_close(vocab);
     free(header.p);

@@ -43,7 +43,7 @@ typedef struct mm_job {
 } mm_job;
 
 static int uses_q8(const qi_engine *e, const qi_weight *w) {
-    return e->compute == QI_COMPUTE_Q8 && (w->type == GGML_Q4_0 || w->type == GGML_Q8_0);
+    return e->compute == QI_COMPUTE_Q8 && kernels_gemm(e->kern, w->type) != NULL;
 }
 
 /* Rows [r0, r1) of one product. */
@@ -53,8 +53,7 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
     const uint8_t *w0 = (const uint8_t *)W->data + (size_t)r0 * W->row_bytes;
     float *out = j->out[m];
     if (uses_q8(e, W)) {
-        qi_gemm_fn gemm = W->type == GGML_Q4_0 ? e->kern->gemm_q4_0 : e->kern->gemm_q8_0;
-        gemm(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out,
+        kernels_gemm(e->kern, W->type)(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out,
              e->decode_prefetch);
     } else {
         float *wrow = e->scratch.wrow + (size_t)ith * e->scratch.max_dim;

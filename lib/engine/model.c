@@ -44,8 +44,8 @@ static qi_status bind_tensor(const gguf_file *g, const char *name, int64_t ne0, 
 }
 
 /* Every value of a tensor finite: F32, F16 and BF16 element by element, a
- * block format by each block's f16 scale (its integer quants are finite by
- * construction). A NaN would flow through every product to the logits,
+ * block format by each block's f16 scales (its integer quants and int8
+ * sub-scales are finite by construction). A NaN would flow through every product to the logits,
  * where no sampler can do anything sensible with it; this reads each page
  * of the weights once, at load. */
 static qi_status check_finite(const gguf_tensor *t, const char *name, char *msg, size_t n) {
@@ -64,18 +64,19 @@ static qi_status check_finite(const gguf_tensor *t, const char *name, char *msg,
             memcpy(&h, p + 2 * i, 2);
             if ((h & mask) == mask) bad = i;
         }
-    } else if (t->type == GGML_Q8_0 || t->type == GGML_Q4_0) {
-        uint64_t size = (uint64_t)ggml_type_size(t->type), blocks = t->n_bytes / size;
-        for (uint64_t b = 0; b < blocks && bad == UINT64_MAX; b++) {
-            uint16_t h;
-            memcpy(&h, p + b * size, 2);
-            if ((h & 0x7c00) == 0x7c00) bad = b * (uint64_t)ggml_type_block(t->type);
-        }
+    } else {
+        int off[2], n_f16 = block_f16_fields(t->type, off);
+        uint64_t size = (uint64_t)ggml_type_size(t->type), blocks = n_f16 ? t->n_bytes / size : 0;
+        for (uint64_t b = 0; b < blocks && bad == UINT64_MAX; b++)
+            for (int k = 0; k < n_f16; k++) {
+                uint16_t h;
+                memcpy(&h, p + b * size + (uint64_t)off[k], 2);
+                if ((h & 0x7c00) == 0x7c00) bad = b * (uint64_t)ggml_type_block(t->type);
+            }
     }
     if (bad == UINT64_MAX) return QI_OK;
     return fail_msg(msg, n, QI_ERR_MODEL_VALUES, "tensor '%s' holds a NaN or infinite value (%s element %llu)", name,
-                    t->type == GGML_Q8_0 || t->type == GGML_Q4_0 ? "the scale of the block of" : "at",
-                    (unsigned long long)bad);
+                    ggml_type_block(t->type) > 1 ? "a scale of the block of" : "at", (unsigned long long)bad);
 }
 
 static qi_status bind_vector(const gguf_file *g, const char *name, int64_t len, const float **out,

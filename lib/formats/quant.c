@@ -1,6 +1,7 @@
-/* Scalar reference for the block formats. Layouts follow ggml exactly:
- * Q4_0 keeps weight j in the low nibble of qs[j] and weight j+16 in the
- * high nibble; Q8_0 is a plain int8 array; both carry one f16 scale. */
+/* Scalar reference for the block formats. Layouts follow ggml exactly
+ * (quant.h says where each weight's bits are). Every dequantized value is
+ * one rounding of the exact product (the scale products are exact in f32),
+ * so the order of the multiplications does not change a bit. */
 #include "quant.h"
 
 #include <math.h>
@@ -100,6 +101,95 @@ void dequantize_row(uint32_t t, const void *src, float *dst, int64_t n) {
         }
         break;
     }
+    case GGML_Q4_1: {
+        const block_q4_1 *b = src;
+        for (int64_t i = 0; i < n / QK4_0; i++) {
+            float d = fp16_to_fp32(b[i].d), m = fp16_to_fp32(b[i].m);
+            float *o = dst + i * QK4_0;
+            for (int j = 0; j < QK4_0 / 2; j++) {
+                o[j] = d * (float)(b[i].qs[j] & 15) + m;
+                o[j + QK4_0 / 2] = d * (float)(b[i].qs[j] >> 4) + m;
+            }
+        }
+        break;
+    }
+    case GGML_Q5_0:
+    case GGML_Q5_1: {
+        int with_min = t == GGML_Q5_1;
+        size_t size = with_min ? sizeof(block_q5_1) : sizeof(block_q5_0);
+        for (int64_t i = 0; i < n / QK4_0; i++) {
+            const uint8_t *b = (const uint8_t *)src + (size_t)i * size;
+            float d = fp16_to_fp32((uint16_t)(b[0] | b[1] << 8));
+            float m = with_min ? fp16_to_fp32((uint16_t)(b[2] | b[3] << 8)) : 0.0f;
+            const uint8_t *qh = b + (with_min ? 4 : 2), *qs = qh + 4;
+            uint32_t h = (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+            float *o = dst + i * QK4_0;
+            for (int j = 0; j < QK4_0 / 2; j++) {
+                int q0 = (qs[j] & 15) | (int)((h >> j) & 1) << 4;
+                int q1 = (qs[j] >> 4) | (int)((h >> (j + 16)) & 1) << 4;
+                if (with_min) {
+                    o[j] = d * (float)q0 + m;
+                    o[j + QK4_0 / 2] = d * (float)q1 + m;
+                } else {
+                    o[j] = d * (float)(q0 - 16);
+                    o[j + QK4_0 / 2] = d * (float)(q1 - 16);
+                }
+            }
+        }
+        break;
+    }
+    case GGML_Q4_K:
+    case GGML_Q5_K: {
+        int five = t == GGML_Q5_K;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            const uint8_t *scales, *qs, *qh = NULL;
+            uint16_t hd, hmin;
+            if (five) {
+                const block_q5_K *b = (const block_q5_K *)src + i;
+                hd = b->d, hmin = b->dmin, scales = b->scales, qs = b->qs, qh = b->qh;
+            } else {
+                const block_q4_K *b = (const block_q4_K *)src + i;
+                hd = b->d, hmin = b->dmin, scales = b->scales, qs = b->qs;
+            }
+            float d = fp16_to_fp32(hd), dmin = fp16_to_fp32(hmin);
+            float *o = dst + i * QK_K;
+            for (int g = 0; g < 8; g++) { /* group g: nibble g & 1 of qs[32 (g/2) ...] */
+                uint8_t sc, m;
+                kq_scale_min(g, scales, &sc, &m);
+                float dg = d * (float)sc, mg = dmin * (float)m;
+                const uint8_t *q = qs + 32 * (g / 2);
+                for (int l = 0; l < 32; l++) {
+                    int v = (g & 1) ? q[l] >> 4 : q[l] & 15;
+                    if (five) v |= ((qh[l] >> g) & 1) << 4;
+                    o[32 * g + l] = dg * (float)v - mg;
+                }
+            }
+        }
+        break;
+    }
+    case GGML_Q6_K: {
+        const block_q6_K *b = src;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            float d = fp16_to_fp32(b[i].d);
+            for (int half = 0; half < 2; half++) { /* 128 weights: ql[64 half..], qh[32 half..] */
+                const uint8_t *ql = b[i].ql + 64 * half, *qh = b[i].qh + 32 * half;
+                const int8_t *sc = b[i].scales + 8 * half;
+                float *o = dst + i * QK_K + 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int q1 = ((ql[l] & 15) | ((qh[l] >> 0) & 3) << 4) - 32;
+                    int q2 = ((ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4) - 32;
+                    int q3 = ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32;
+                    int q4 = ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32;
+                    o[l] = d * (float)sc[is] * (float)q1;
+                    o[l + 32] = d * (float)sc[is + 2] * (float)q2;
+                    o[l + 64] = d * (float)sc[is + 4] * (float)q3;
+                    o[l + 96] = d * (float)sc[is + 6] * (float)q4;
+                }
+            }
+        }
+        break;
+    }
     default: /* callers check weight_type_supported() first */
         memset(dst, 0, (size_t)n * sizeof(float));
         break;
@@ -145,7 +235,29 @@ size_t row_bytes(uint32_t t, int64_t n) {
 }
 
 int weight_type_supported(uint32_t t) {
-    return t == GGML_F32 || t == GGML_F16 || t == GGML_BF16 || t == GGML_Q8_0 || t == GGML_Q4_0;
+    switch (t) {
+    case GGML_F32: case GGML_F16: case GGML_BF16: case GGML_Q8_0: case GGML_Q4_0: case GGML_Q4_1:
+    case GGML_Q5_0: case GGML_Q5_1: case GGML_Q4_K: case GGML_Q5_K: case GGML_Q6_K:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int block_f16_fields(uint32_t t, int offsets[2]) {
+    switch (t) {
+    case GGML_Q4_0: case GGML_Q8_0: case GGML_Q5_0:
+        offsets[0] = 0;
+        return 1;
+    case GGML_Q4_1: case GGML_Q5_1: case GGML_Q4_K: case GGML_Q5_K:
+        offsets[0] = 0, offsets[1] = 2;
+        return 2;
+    case GGML_Q6_K:
+        offsets[0] = (int)offsetof(block_q6_K, d);
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 float dot_f32(const float *a, const float *b, int n) {

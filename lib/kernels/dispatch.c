@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "formats/gguf.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -118,4 +119,19 @@ const qi_kernels *kernels_select(const char *force, char *err, size_t err_size) 
                      force, have);
     }
     return NULL;
+}
+
+qi_gemm_fn kernels_gemm(const qi_kernels *k, uint32_t t) {
+    const qi_kernels *s = &qi_kernels_scalar;
+    switch (t) {
+    case GGML_Q4_0: return k->gemm_q4_0;
+    case GGML_Q8_0: return k->gemm_q8_0;
+    case GGML_Q4_1: return k->gemm_q4_1 ? k->gemm_q4_1 : s->gemm_q4_1;
+    case GGML_Q5_0: return k->gemm_q5_0 ? k->gemm_q5_0 : s->gemm_q5_0;
+    case GGML_Q5_1: return k->gemm_q5_1 ? k->gemm_q5_1 : s->gemm_q5_1;
+    case GGML_Q4_K: return k->gemm_q4_k ? k->gemm_q4_k : s->gemm_q4_k;
+    case GGML_Q5_K: return k->gemm_q5_k ? k->gemm_q5_k : s->gemm_q5_k;
+    case GGML_Q6_K: return k->gemm_q6_k ? k->gemm_q6_k : s->gemm_q6_k;
+    default: return NULL;
+    }
 }

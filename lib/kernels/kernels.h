@@ -21,11 +21,11 @@
 #include "formats/quant.h"
 #include "qinfer.h"
 
-/* W (n_rows rows of n elements, row stride w_stride bytes, type Q4_0 or
- * Q8_0) times X (n_cols activation rows, each n/32 contiguous block_q8_0,
+/* W (n_rows rows of n elements, row stride w_stride bytes, of one block
+ * type) times X (n_cols activation rows, each n/32 contiguous block_q8_0,
  * row stride x_stride blocks):
  *     out[c * out_stride + r] = dot(W[r], X[c])     r < n_rows, c < n_cols
- * n is a multiple of 32. Activations must lie in -127..127, as quantize_q8_0
+ * n is a multiple of the type's block (32, or 256 for the k-quants). Activations must lie in -127..127, as quantize_q8_0
  * makes them (the SIMD sign tricks rely on it); weights may use all of int8.
  * Implementations block rows x columns in registers, with up to ~50 KiB of
  * stack for a repacked tile. prefetch: bytes ahead in the weight stream that
@@ -42,6 +42,9 @@ typedef struct qi_kernels {
     void (*quantize_q8_0)(const float *x, block_q8_0 *y, int n);
     qi_gemm_fn gemm_q4_0;
     qi_gemm_fn gemm_q8_0;
+    /* the other block types; a level that has no kernel of its own for one
+     * leaves it NULL, and kernels_gemm() gives the scalar one */
+    qi_gemm_fn gemm_q4_1, gemm_q5_0, gemm_q5_1, gemm_q4_k, gemm_q5_k, gemm_q6_k;
     /* f32 dot product, for the exact (dequantized-weight) path */
     float (*dot_f32)(const float *a, const float *b, int n);
     /* tiled attention's inner loops, one row against one block of keys,
@@ -58,6 +61,11 @@ extern const qi_kernels qi_kernels_scalar;
 /* The best table for this CPU (force NULL), or the one force names. NULL with
  * a message in err if it names a level this CPU or build cannot run. */
 const qi_kernels *kernels_select(const char *force, char *err, size_t err_size);
+
+/* The product of weight type t (enum ggml_type) with Q8_0 activations on
+ * level k, the scalar one where k has none; NULL for a type that has no
+ * quantized product (F32, F16, BF16: they take the exact path). */
+qi_gemm_fn kernels_gemm(const qi_kernels *k, uint32_t t);
 
 /* Every table this build has and this CPU can run, best last; n_out gets
  * the count. For tests that compare each level with the scalar one. */
