@@ -1,0 +1,180 @@
+/* Golden tests for the types beyond Q4_0/Q8_0/F16/F32: tiny-kq, an id-only
+ * Qwen2 whose every row length is a multiple of 256 (so the k-quants apply),
+ * quantized by llama.cpp's llama-quantize into files that hold between them
+ * every type (test/data/golden-kq/README.md):
+ *   mix1: Q4_K, Q5_K, Q6_K, Q5_0, Q5_1, Q4_1 and Q6_K output
+ *   mix2: Q6_K, Q5_1, BF16, Q5_0, Q4_K, Q6_K, Q5_K, Q4_K and Q5_K output
+ *   q4_k_m: llama-quantize's Q4_K_M preset
+ * The goldens are an independent float64 forward over the dequantized weights.
+ * As in test_golden: the exact path (f32 arithmetic, f32 KV cache) meets
+ * tier A (|delta logit| <= 1e-3, argmax equal where the margin is >= 1e-3,
+ * forced greedy decode through the KV cache equal); the quantized path (Q8_0
+ * activations, llama.cpp's arithmetic) meets tier C (mean KL <= 0.01, max
+ * 0.05, top-1 >= 85%, no flip at margin >= 0.75), on every kernel level. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "qinfer.h"
+#include "golden.h"
+#include "test.h"
+
+#define DIR "test/data/golden-kq"
+#define V 256
+#define TIER_A 1e-3f
+#define TIER_C_MARGIN 0.75f
+
+static const char *variants[] = {"tiny-kq-mix1", "tiny-kq-mix2", "tiny-kq-q4_k_m"};
+static const char *seqs[] = {"S1", "S2", "S3"};
+
+static char path_buf[512];
+static const char *kpath(const char *fmt, const char *a, const char *b) {
+    char name[256];
+    snprintf(name, sizeof name, fmt, a, b);
+    snprintf(path_buf, sizeof path_buf, DIR "/%s", name);
+    return path_buf;
+}
+
+static qi_compute compute_mode = QI_COMPUTE_F32;
+static qi_isa level = QI_ISA_AUTO;
+
+static qi_session *session(qi_model *m) {
+    qi_config c;
+    qi_config_default(&c);
+    c.kv_capacity = 256;
+    c.kv_type = QI_KV_F32;
+    c.prefill_chunk = 64;
+    c.n_threads = 2;
+    c.compute = compute_mode;
+    c.isa = level;
+    c.temperature = 0;
+    c.repeat_penalty = 1;
+    qi_session *s = NULL;
+    char msg[512];
+    CHECK(qi_session_new(m, &c, &s, msg, sizeof msg) == QI_OK, "session: %s", msg);
+    return s;
+}
+
+static qi_model *load(const char *variant) {
+    char msg[512];
+    qi_model *m = NULL;
+    CHECK(qi_model_load(kpath("%s.gguf", variant, ""), &m, msg, sizeof msg) == QI_OK, "load %s: %s", variant, msg);
+    return m;
+}
+
+/* One prefill per sequence, every row against the golden one. */
+static void prefill(const char *variant) {
+    qi_model *m = load(variant);
+    if (!m) return;
+    for (int si = 0; si < 3; si++) {
+        int32_t ids[256];
+        int n = read_ids_txt(kpath("tiny-kq.%s.ids.txt", seqs[si], ""), ids, 256);
+        size_t bytes = 0;
+        float *gold = slurp_file(kpath("%s.%s.logits.f32", variant, seqs[si]), &bytes);
+        qi_session *s = session(m);
+        float *out = n > 0 ? malloc((size_t)n * V * sizeof(float)) : NULL;
+        int ok = n > 0 && gold && bytes == (size_t)n * V * 4 && s && out;
+        CHECK(ok, "%s %s: fixtures", variant, seqs[si]);
+        if (ok && qi_session_eval(s, ids, n, out) == QI_OK) {
+            if (compute_mode == QI_COMPUTE_F32) {
+                float d = max_abs_diff(out, gold, (size_t)n * V);
+                int flips = 0;
+                for (int p = 0; p < n; p++)
+                    flips += margin_of(gold + p * V, V) >= TIER_A && argmax(out + p * V, V) != argmax(gold + p * V, V);
+                CHECK(d <= TIER_A, "%s %s: max |delta logit| %.3g > %.3g", variant, seqs[si], d, TIER_A);
+                CHECK(flips == 0, "%s %s: argmax differs at %d positions", variant, seqs[si], flips);
+                printf("    %s %s [%s] exact: max |delta logit| %.2e\n", variant, seqs[si], qi_session_isa(s), d);
+            } else {
+                double kl_sum = 0, kl_max = 0;
+                int agree = 0, hard = 0;
+                for (int p = 0; p < n; p++) {
+                    const float *g = gold + (size_t)p * V, *o = out + (size_t)p * V;
+                    double kl = kl_row(g, o, V);
+                    kl_sum += kl;
+                    if (kl > kl_max) kl_max = kl;
+                    int same = argmax(g, V) == argmax(o, V);
+                    agree += same;
+                    hard += !same && margin_of(g, V) >= TIER_C_MARGIN;
+                }
+                CHECK(kl_sum / n <= 0.01 && kl_max <= 0.05, "%s %s: KL mean %.3g max %.3g", variant, seqs[si], kl_sum / n, kl_max);
+                CHECK(agree >= 0.85 * n && hard == 0, "%s %s: top-1 %d/%d, %d flips at margin >= 0.75", variant, seqs[si],
+                      agree, n, hard);
+                printf("    %s %s [%s] quantized: KL mean %.2e max %.2e, top-1 %d/%d\n", variant, seqs[si],
+                       qi_session_isa(s), kl_sum / n, kl_max, agree, n);
+            }
+        } else if (ok) {
+            CHECK(0, "%s %s: eval: %s", variant, seqs[si], qi_session_errmsg(s));
+        }
+        free(out);
+        free(gold);
+        qi_session_free(s);
+    }
+    qi_model_free(m);
+}
+
+/* Prefill S2, then feed the golden greedy tokens one at a time through the
+ * KV cache: each step's argmax must be the golden one where its margin
+ * allows a verdict. */
+static void forced_decode(const char *variant, float tol, int min_checked) {
+    qi_model *m = load(variant);
+    if (!m) return;
+    int32_t ids[256], want[32];
+    float margins[32];
+    int n = read_ids_txt(kpath("tiny-kq.%s.ids.txt", "S2", ""), ids, 256);
+    int nw = read_ids_txt(kpath("%s.greedy32.txt", variant, ""), want, 32);
+    int nm = read_floats_txt(kpath("%s.greedy32.margins.txt", variant, ""), margins, 32);
+    qi_session *s = session(m);
+    CHECK(n == 64 && nw == 32 && nm == 32 && s, "%s: fixtures (%d %d %d)", variant, n, nw, nm);
+    if (n == 64 && nw == 32 && nm == 32 && s && qi_session_eval(s, ids, n, NULL) == QI_OK) {
+        int checked = 0;
+        for (int i = 0; i < 32; i++) {
+            if (margins[i] >= tol) {
+                int got = argmax(qi_session_logits(s), V);
+                CHECK(got == want[i], "%s step %d: argmax %d, golden %d (margin %.3g)", variant, i, got, want[i], margins[i]);
+                checked++;
+            }
+            if (qi_session_eval(s, &want[i], 1, NULL) != QI_OK) break;
+        }
+        printf("    %s forced greedy [%s, %s]: %d of 32 steps checked\n", variant, qi_session_isa(s),
+               compute_mode == QI_COMPUTE_F32 ? "exact" : "quantized", checked);
+        CHECK(checked >= min_checked, "%s: too few steps checked (%d < %d)", variant, checked, min_checked);
+    }
+    qi_session_free(s);
+    qi_model_free(m);
+}
+
+static void exact_path(void) {
+    compute_mode = QI_COMPUTE_F32;
+    for (int v = 0; v < 3; v++) {
+        prefill(variants[v]);
+        forced_decode(variants[v], TIER_A, 30);
+    }
+}
+
+/* every level this CPU runs; the exact path on the scalar one too */
+static void quantized_path(void) {
+    const qi_kernels *lv[16];
+    int n = kernels_available(lv, 16);
+    for (int i = 0; i < n; i++) {
+        level = (qi_isa)qi_isa_parse(lv[i]->name);
+        compute_mode = QI_COMPUTE_Q8;
+        for (int v = 0; v < 3; v++) {
+            prefill(variants[v]);
+            forced_decode(variants[v], TIER_C_MARGIN, 8);
+        }
+        if (!strcmp(lv[i]->name, "scalar")) {
+            compute_mode = QI_COMPUTE_F32;
+            for (int v = 0; v < 3; v++) prefill(variants[v]);
+        }
+    }
+    compute_mode = QI_COMPUTE_F32;
+    level = QI_ISA_AUTO;
+}
+
+int main(void) {
+    RUN(exact_path);
+    RUN(quantized_path);
+    return TEST_EXIT();
+}

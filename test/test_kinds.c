@@ -1,0 +1,189 @@
+/* Every tensor type the official Qwen2.5 files use, against llama.cpp.
+ *
+ * test/data/quant-kinds.gguf holds, per type, rows quantized by ggml itself
+ * (ggml_quantize_chunk, what llama-quantize calls) and their dequantization by
+ * gguf-py (independent Python code, equal to ggml's own bit for bit); its
+ * README says how it was made. Here:
+ *   - dequantize_row reproduces gguf-py's values bit for bit, every type;
+ *   - our Q4_0 / Q8_0 quantizers and f16 rounding give ggml's bytes;
+ *   - the scalar quantized products (Q8_0 activations) equal the exact sum of
+ *     dequantized weights times dequantized activations, to f32 rounding;
+ *   - every kernel level has a product for every quantized type (its own or
+ *     the scalar one, kernels_gemm), and each agrees with the scalar one on
+ *     awkward shapes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/gguf.h"
+#include "formats/quant.h"
+#include "kernels/kernels.h"
+#include "test.h"
+
+#define FIXTURE "test/data/quant-kinds.gguf"
+#define ROWS 6
+#define COLS 512
+
+static const struct { const char *name; uint32_t type; } kinds[] = {
+    {"f16", GGML_F16},   {"bf16", GGML_BF16}, {"q4_0", GGML_Q4_0}, {"q4_1", GGML_Q4_1}, {"q5_0", GGML_Q5_0},
+    {"q5_1", GGML_Q5_1}, {"q8_0", GGML_Q8_0}, {"q4_k", GGML_Q4_K}, {"q5_k", GGML_Q5_K}, {"q6_k", GGML_Q6_K},
+};
+#define N_KINDS (int)(sizeof kinds / sizeof kinds[0])
+
+static gguf_file fx;
+static int have_fx;
+
+static const gguf_tensor *fx_tensor(const char *kind, const char *what, uint32_t want_type) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", kind, what);
+    const gguf_tensor *t = have_fx ? gguf_find_tensor(&fx, name) : NULL;
+    CHECK(t && t->type == want_type && t->ne[0] == COLS && t->ne[1] == ROWS, "fixture tensor %s", name);
+    return t && t->type == want_type && t->ne[0] == COLS && t->ne[1] == ROWS ? t : NULL;
+}
+
+static void fixture_loads(void) {
+    char err[256];
+    have_fx = gguf_open(FIXTURE, &fx, err, sizeof err) == QI_OK;
+    CHECK(have_fx, "%s: %s", FIXTURE, err);
+    for (int k = 0; k < N_KINDS; k++) CHECK(weight_type_supported(kinds[k].type), "%s supported", kinds[k].name);
+}
+
+static void dequantize_matches_gguf_py(void) {
+    for (int k = 0; k < N_KINDS; k++) {
+        const gguf_tensor *q = fx_tensor(kinds[k].name, "q", kinds[k].type);
+        const gguf_tensor *deq = fx_tensor(kinds[k].name, "deq", GGML_F32);
+        if (!q || !deq) continue;
+        size_t rb = row_bytes(kinds[k].type, COLS);
+        CHECK(rb * ROWS == q->n_bytes, "%s: row bytes %zu", kinds[k].name, rb);
+        int differ = 0;
+        float row[COLS];
+        for (int r = 0; r < ROWS; r++) {
+            dequantize_row(kinds[k].type, (const uint8_t *)q->data + r * rb, row, COLS);
+            differ += memcmp(row, (const float *)deq->data + r * COLS, sizeof row) != 0;
+        }
+        CHECK(differ == 0, "%s: %d of %d rows differ from gguf-py's dequantization", kinds[k].name, differ, ROWS);
+    }
+}
+
+/* Our quantizers (the KV cache and the activations use Q8_0, the output
+ * head may be requantized to Q4_0) make ggml's bytes from the same floats. */
+static void quantizers_match_ggml(void) {
+    const gguf_tensor *src, *q;
+    if ((src = fx_tensor("q8_0", "src", GGML_F32)) && (q = fx_tensor("q8_0", "q", GGML_Q8_0))) {
+        block_q8_0 b[ROWS * COLS / QK8_0];
+        quantize_row_q8_0(src->data, b, ROWS * COLS);
+        CHECK(!memcmp(b, q->data, sizeof b), "q8_0: bytes differ from ggml_quantize_chunk's");
+    }
+    if ((src = fx_tensor("q4_0", "src", GGML_F32)) && (q = fx_tensor("q4_0", "q", GGML_Q4_0))) {
+        block_q4_0 b[ROWS * COLS / QK4_0];
+        quantize_row_q4_0(src->data, b, ROWS * COLS);
+        CHECK(!memcmp(b, q->data, sizeof b), "q4_0: bytes differ from ggml_quantize_chunk's");
+    }
+    if ((src = fx_tensor("f16", "src", GGML_F32)) && (q = fx_tensor("f16", "q", GGML_F16))) {
+        int differ = 0;
+        for (int i = 0; i < ROWS * COLS; i++) differ += fp32_to_fp16(((const float *)src->data)[i]) != ((const uint16_t *)q->data)[i];
+        CHECK(differ == 0, "f16: %d halves differ from ggml's rounding", differ);
+    }
+}
+
+/* activations of varied magnitudes per block, as the forward pass makes them */
+static void fill_x(float *x, int n, uint64_t seed) {
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (int i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        float u = (float)(s >> 40) / 16777216.0f - 0.5f;
+        x[i] = u * ldexpf(1.0f, (int)((i / 32 + seed) % 7) - 3);
+    }
+}
+
+#define N_COLS_X 3
+
+static void scalar_products_are_exact(void) {
+    float x[N_COLS_X][COLS], xd[N_COLS_X][COLS];
+    block_q8_0 xq[N_COLS_X][COLS / QK8_0];
+    for (int c = 0; c < N_COLS_X; c++) {
+        fill_x(x[c], COLS, (uint64_t)c + 1);
+        quantize_row_q8_0(x[c], xq[c], COLS);
+        dequantize_row(GGML_Q8_0, xq[c], xd[c], COLS);
+    }
+    for (int k = 0; k < N_KINDS; k++) {
+        qi_gemm_fn g = kernels_gemm(&qi_kernels_scalar, kinds[k].type);
+        int quantized = kinds[k].type != GGML_F16 && kinds[k].type != GGML_BF16;
+        CHECK(!g == !quantized, "%s: a quantized product exactly for the block types", kinds[k].name);
+        const gguf_tensor *q = fx_tensor(kinds[k].name, "q", kinds[k].type);
+        const gguf_tensor *deq = fx_tensor(kinds[k].name, "deq", GGML_F32);
+        if (!g || !q || !deq) continue;
+        float out[N_COLS_X][ROWS];
+        g(COLS, q->data, row_bytes(kinds[k].type, COLS), ROWS, &xq[0][0], COLS / QK8_0, N_COLS_X, &out[0][0], ROWS, -1);
+        double worst = 0;
+        for (int c = 0; c < N_COLS_X; c++)
+            for (int r = 0; r < ROWS; r++) {
+                const float *w = (const float *)deq->data + r * COLS;
+                double exact = 0, terms = 0;
+                for (int j = 0; j < COLS; j++) exact += (double)w[j] * xd[c][j], terms += fabs((double)w[j] * xd[c][j]);
+                double rel = fabs(out[c][r] - exact) / (terms > 0 ? terms : 1);
+                if (rel > worst) worst = rel;
+            }
+        printf("    %s: worst |scalar - exact| / sum|terms| = %.2e\n", kinds[k].name, worst);
+        CHECK(worst <= 1e-6, "%s: the scalar product is off the exact one by %.3g of its terms", kinds[k].name, worst);
+    }
+}
+
+/* Every level: a product for each block type, equal to the scalar one within
+ * f32 reordering, on shapes with several rows, columns and units. */
+static void levels_match_scalar(void) {
+    const qi_kernels *lv[16];
+    int n_lv = kernels_available(lv, 16);
+    static const int shapes[][3] = {{512, 6, 1}, {512, 5, 3}, {1024, 17, 8}, {2560, 3, 13}, {256, 33, 2}};
+    uint64_t seed = 7;
+    for (int k = 0; k < N_KINDS; k++) {
+        uint32_t t = kinds[k].type;
+        if (!kernels_gemm(&qi_kernels_scalar, t)) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
+            if (n % ggml_type_block(t)) continue;
+            /* weights: the fixture's rows repeated (real blocks), one extra pad byte per row */
+            const gguf_tensor *q = fx_tensor(kinds[k].name, "q", t);
+            if (!q) break;
+            size_t rb = row_bytes(t, n), ws = rb + 1, fx_rb = row_bytes(t, COLS);
+            uint8_t *w = malloc(ws * (size_t)rows);
+            for (int r = 0; r < rows; r++)
+                for (size_t off = 0; off < rb; off += fx_rb)
+                    memcpy(w + r * ws + off, (const uint8_t *)q->data + (size_t)((r + off / fx_rb) % ROWS) * fx_rb,
+                           rb - off < fx_rb ? rb - off : fx_rb);
+            int nb = n / QK8_0;
+            block_q8_0 *xq = malloc(sizeof *xq * (size_t)nb * (size_t)cols);
+            float *xf = malloc(sizeof(float) * (size_t)n);
+            for (int c = 0; c < cols; c++) {
+                fill_x(xf, n, seed++);
+                quantize_row_q8_0(xf, xq + (size_t)c * nb, n);
+            }
+            float *ref = malloc(sizeof(float) * (size_t)rows * cols), *got = malloc(sizeof(float) * (size_t)rows * cols);
+            kernels_gemm(&qi_kernels_scalar, t)(n, w, ws, rows, xq, (size_t)nb, cols, ref, (size_t)rows, -1);
+            for (int l = 0; l < n_lv; l++) {
+                qi_gemm_fn g = kernels_gemm(lv[l], t);
+                CHECK(g != NULL, "%s has no %s product", lv[l]->name, kinds[k].name);
+                if (!g) continue;
+                g(n, w, ws, rows, xq, (size_t)nb, cols, got, (size_t)rows, -1);
+                int bad = 0;
+                for (int i = 0; i < rows * cols; i++)
+                    if (!(fabsf(got[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])))) bad++;
+                CHECK(bad == 0, "%s %s n=%d rows=%d cols=%d: %d outputs differ from scalar", lv[l]->name, kinds[k].name,
+                      n, rows, cols, bad);
+            }
+            free(w), free(xq), free(xf), free(ref), free(got);
+        }
+    }
+    printf("    %d levels, every block type\n", n_lv);
+}
+
+int main(void) {
+    RUN(fixture_loads);
+    RUN(dequantize_matches_gguf_py);
+    RUN(quantizers_match_ggml);
+    RUN(scalar_products_are_exact);
+    RUN(levels_match_scalar);
+    if (have_fx) gguf_close(&fx);
+    return TEST_EXIT();
+}
