@@ -308,6 +308,14 @@ static void golden_t2_f32_decode(void) { t2_decode("tiny-gqa7-f32", 0); }
 static void golden_t2_q4_0_decode(void) { t2_decode("tiny-gqa7-q4_0", 1); }
 static void golden_t1_f16(void) { t1_prefill("tiny-qwen2-f16", 2, QI_KV_F32, TIER_A); }
 static void golden_t1_q4_0(void) { t1_prefill("tiny-qwen2-q4_0", 3, QI_KV_F32, TIER_A); }
+/* F16 weights on the default path (f32 activations into gemm_f16, no 8-bit
+ * rounding): tier A as on the exact path */
+static void golden_t1_f16_default_path(void) {
+    compute_mode = QI_COMPUTE_Q8;
+    t1_prefill("tiny-qwen2-f16", 2, QI_KV_F32, TIER_A);
+    greedy("tiny-qwen2-f16", "tiny-qwen2", 151936, 1, TIER_A, 30);
+    compute_mode = QI_COMPUTE_F32;
+}
 static void golden_t2_f32_kv16(void) { t2_prefill("tiny-gqa7-f32", 4, QI_KV_F16, TIER_B, 64); }
 static void golden_t1_q4_0_kv16(void) { t1_prefill("tiny-qwen2-q4_0", 5, QI_KV_F16, TIER_B); }
 
@@ -360,6 +368,7 @@ int main(void) {
     RUN(golden_t2_q4_0_decode);
     RUN(golden_t1_f16);
     RUN(golden_t1_q4_0);
+    RUN(golden_t1_f16_default_path);
     RUN(golden_t2_f32_kv16);
     RUN(golden_t1_q4_0_kv16);
     RUN(greedy_forced_all);

@@ -178,12 +178,66 @@ static void levels_match_scalar(void) {
     printf("    %d levels, every block type\n", n_lv);
 }
 
+/* F16 and BF16 rows times f32 columns (the default path of half-precision
+ * files): the scalar table's product equals the exact sum to f32 rounding,
+ * and every level's equals the scalar one, decode (1-2 columns) and prefill
+ * shapes, row lengths that are no multiple of 32 included. */
+static void half_products(void) {
+    const qi_kernels *lv[16];
+    int n_lv = kernels_available(lv, 16);
+    static const int shapes[][3] = {{512, 6, 1}, {512, 5, 2}, {512, 6, 3}, {200, 7, 1}, {200, 9, 5}, {1040, 4, 4}};
+    for (int bf = 0; bf < 2; bf++) {
+        const char *name = bf ? "bf16" : "f16";
+        uint32_t t = bf ? GGML_BF16 : GGML_F16;
+        const gguf_tensor *q = fx_tensor(name, "q", t), *deq = fx_tensor(name, "deq", GGML_F32);
+        if (!q || !deq) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
+            size_t ws = (size_t)n * 2 + 6; /* a padded stride */
+            uint8_t *w = calloc((size_t)rows, ws);
+            float *wd = malloc(sizeof(float) * (size_t)rows * n), *x = malloc(sizeof(float) * (size_t)cols * (n + 3));
+            for (int r = 0; r < rows; r++)
+                for (int i = 0; i < n; i++) { /* the fixture's values, wrapped */
+                    int fr = (r + i / COLS) % ROWS, fi = i % COLS;
+                    memcpy(w + r * ws + 2 * i, (const uint16_t *)q->data + fr * COLS + fi, 2);
+                    wd[(size_t)r * n + i] = ((const float *)deq->data)[fr * COLS + fi];
+                }
+            for (int c = 0; c < cols; c++) fill_x(x + (size_t)c * (n + 3), n, (uint64_t)(c + 11 * s));
+            float *ref = malloc(sizeof(float) * (size_t)rows * cols), *got = malloc(sizeof(float) * (size_t)rows * cols);
+            (bf ? qi_kernels_scalar.gemm_bf16 : qi_kernels_scalar.gemm_f16)(n, w, ws, rows, x, (size_t)n + 3, cols, ref,
+                                                                            (size_t)rows);
+            double worst = 0;
+            for (int c = 0; c < cols; c++)
+                for (int r = 0; r < rows; r++) {
+                    double exact = 0, terms = 0;
+                    for (int i = 0; i < n; i++) {
+                        double p = (double)wd[(size_t)r * n + i] * x[(size_t)c * (n + 3) + i];
+                        exact += p, terms += fabs(p);
+                    }
+                    double rel = fabs(ref[c * rows + r] - exact) / (terms > 0 ? terms : 1);
+                    if (rel > worst) worst = rel;
+                }
+            CHECK(worst <= 1e-6, "%s n=%d rows=%d cols=%d: scalar off the exact sum by %.3g", name, n, rows, cols, worst);
+            for (int l = 0; l < n_lv; l++) {
+                (bf ? lv[l]->gemm_bf16 : lv[l]->gemm_f16)(n, w, ws, rows, x, (size_t)n + 3, cols, got, (size_t)rows);
+                int bad = 0;
+                for (int i = 0; i < rows * cols; i++)
+                    if (!(fabsf(got[i] - ref[i]) <= 1e-5f * (1.0f + fabsf(ref[i])))) bad++;
+                CHECK(bad == 0, "%s %s n=%d rows=%d cols=%d: %d outputs differ from scalar", lv[l]->name, name, n, rows,
+                      cols, bad);
+            }
+            free(w), free(wd), free(x), free(ref), free(got);
+        }
+    }
+}
+
 int main(void) {
     RUN(fixture_loads);
     RUN(dequantize_matches_gguf_py);
     RUN(quantizers_match_ggml);
     RUN(scalar_products_are_exact);
     RUN(levels_match_scalar);
+    RUN(half_products);
     if (have_fx) gguf_close(&fx);
     return TEST_EXIT();
 }

@@ -52,7 +52,10 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
     const qi_weight *W = j->w[m];
     const uint8_t *w0 = (const uint8_t *)W->data + (size_t)r0 * W->row_bytes;
     float *out = j->out[m];
-    if (uses_q8(e, W)) {
+    if (e->compute == QI_COMPUTE_Q8 && (W->type == GGML_F16 || W->type == GGML_BF16)) {
+        (W->type == GGML_F16 ? e->kern->gemm_f16 : e->kern->gemm_bf16)(W->n_in, w0, W->row_bytes, r1 - r0, j->x,
+                                                                       (size_t)W->n_in, j->n, out + r0, (size_t)W->n_out);
+    } else if (uses_q8(e, W)) {
         kernels_gemm(e->kern, W->type)(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out,
              e->decode_prefetch);
     } else {

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "formats/quant.h"
+
 /* -O2's cheap vectorizer cost model leaves these loops scalar; ask for more */
 #if defined(__GNUC__) && !defined(__clang__)
 #define VECTORIZE __attribute__((optimize("O3")))
@@ -131,7 +133,127 @@ VECTORIZE static void swiglu(float *restrict gate, const float *restrict up, int
     for (int i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + exp_approx(-gate[i])) * up[i];
 }
 
+/* ---- F16 and BF16 weights times f32 activations ----------------------------
+ * A half converts to f32 exactly, so how a level converts changes no bit:
+ * F16C or NEON where the file's instruction set has them, else plain C. The
+ * products below are then the same C on every level. */
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+static inline void half_row_f16(const uint16_t *s, float *d, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
+    for (; i < n; i++) d[i] = _cvtsh_ss(s[i]);
+}
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+static inline void half_row_f16(const uint16_t *s, float *d, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(d + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(s + i))));
+    for (; i < n; i++) d[i] = vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(s[i]))), 0);
+}
+#else
+static inline void half_row_f16(const uint16_t *s, float *d, int n) {
+    for (int i = 0; i < n; i++) d[i] = fp16_to_fp32(s[i]);
+}
+#endif
+
+VECTORIZE static void half_row_bf16(const uint16_t *restrict s, float *restrict d, int n) {
+    for (int i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)s[i] << 16;
+        memcpy(&d[i], &u, 4);
+    }
+}
+
+/* out[c * os + r] = sum_i w_r[i] * x_c[i] for F16 (bf16 = 0) or BF16 rows of
+ * n weights (row stride ws bytes) and n_cols f32 columns (stride xs floats).
+ * Decode (one or two columns) streams each row once, 32 weights at a time
+ * through a small f32 buffer, prefetching ahead. Prefill converts up to 4
+ * rows a chunk of HALF_K weights at a time into f32 on the stack, and each
+ * chunk meets every column there. */
+#define HALF_K 512
+#define HALF_PREFETCH 1024 /* bytes ahead in a streamed row */
+static inline void half_row(int bf16, const uint16_t *s, float *d, int n) {
+    if (bf16) half_row_bf16(s, d, n);
+    else half_row_f16(s, d, n);
+}
+
+static void gemm_half_decode(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs,
+                             int n_cols, float *out, size_t os) {
+    float t[32] __attribute__((aligned(64)));
+    int nv = n & ~31;
+    for (int r = 0; r < n_rows; r++) {
+        const uint16_t *row = (const uint16_t *)((const uint8_t *)w + (size_t)r * ws);
+        for (int c = 0; c < n_cols; c++) {
+            const float *xc = x + (size_t)c * xs;
+            vf16 a0 = {0}, a1 = {0};
+            for (int i = 0; i < nv; i += 32) {
+                __builtin_prefetch((const uint8_t *)(row + i) + HALF_PREFETCH);
+                half_row(bf16, row + i, t, 32);
+                a0 += vf16_load(t) * vf16_load(xc + i);
+                a1 += vf16_load(t + 16) * vf16_load(xc + i + 16);
+            }
+            a0 += a1;
+            float sum = 0;
+            for (int l = 0; l < 16; l++) sum += a0[l];
+            for (int i = nv; i < n; i += 32) { /* the row's last n % 32 weights */
+                int k = n - i < 32 ? n - i : 32;
+                half_row(bf16, row + i, t, k);
+                for (int j = 0; j < k; j++) sum += t[j] * xc[i + j];
+            }
+            out[(size_t)c * os + r] = sum;
+        }
+    }
+}
+
+static void gemm_half(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
+                      float *out, size_t os) {
+    if (n_cols <= 2) {
+        gemm_half_decode(bf16, n, w, ws, n_rows, x, xs, n_cols, out, os);
+        return;
+    }
+    float buf[4][HALF_K] __attribute__((aligned(64)));
+    for (int r0 = 0; r0 < n_rows; r0 += 4) {
+        int nr = n_rows - r0 < 4 ? n_rows - r0 : 4;
+        for (int c = 0; c < n_cols; c++)
+            for (int r = 0; r < nr; r++) out[(size_t)c * os + r0 + r] = 0;
+        for (int k0 = 0; k0 < n; k0 += HALF_K) {
+            int kc = n - k0 < HALF_K ? n - k0 : HALF_K, kv = kc & ~15;
+            for (int r = 0; r < 4; r++) /* rows past the matrix repeat the last one, never stored */
+                half_row(bf16, (const uint16_t *)((const uint8_t *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * ws) + k0,
+                         buf[r], kc);
+            for (int c = 0; c < n_cols; c++) {
+                const float *xc = x + (size_t)c * xs + k0;
+                vf16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; /* one register per row */
+                for (int i = 0; i < kv; i += 16) {
+                    vf16 xv = vf16_load(xc + i);
+                    a0 += vf16_load(buf[0] + i) * xv;
+                    a1 += vf16_load(buf[1] + i) * xv;
+                    a2 += vf16_load(buf[2] + i) * xv;
+                    a3 += vf16_load(buf[3] + i) * xv;
+                }
+                float sum[4] = {0, 0, 0, 0};
+                for (int l = 0; l < 16; l++) sum[0] += a0[l], sum[1] += a1[l], sum[2] += a2[l], sum[3] += a3[l];
+                for (int r = 0; r < nr; r++) {
+                    for (int i = kv; i < kc; i++) sum[r] += buf[r][i] * xc[i];
+                    out[(size_t)c * os + r0 + r] += sum[r];
+                }
+            }
+        }
+    }
+}
+
+static void gemm_f16(int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols, float *out,
+                     size_t os) {
+    gemm_half(0, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+static void gemm_bf16(int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols, float *out,
+                      size_t os) {
+    gemm_half(1, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+
 /* the table entries every level fills from this header */
-#define GENERIC_KERNELS .att_scores = att_scores, .att_exp = att_exp, .att_accum = att_accum, .swiglu = swiglu
+#define GENERIC_KERNELS                                                                                          \
+    .att_scores = att_scores, .att_exp = att_exp, .att_accum = att_accum, .swiglu = swiglu, .gemm_f16 = gemm_f16, \
+    .gemm_bf16 = gemm_bf16
 
 #endif

@@ -54,6 +54,13 @@ typedef struct qi_kernels {
     float (*att_exp)(float *p, int nj, float max);                    /* p = exp(p - max); sum */
     void (*att_accum)(float *o, const float *p, const float *vb, int nj, int hd, int nr, int pstride);
     void (*swiglu)(float *gate, const float *up, int n);              /* gate = silu(gate) * up */
+    /* F16 and BF16 weights times f32 activations (x: n_cols rows of n floats,
+     * stride x_stride), out as for the quantized products: the default path
+     * for half-precision files (the exact path dequantizes rows instead) */
+    void (*gemm_f16)(int n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride, int n_cols,
+                     float *out, size_t out_stride);
+    void (*gemm_bf16)(int n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride, int n_cols,
+                      float *out, size_t out_stride);
 } qi_kernels;
 
 extern const qi_kernels qi_kernels_scalar;
