@@ -32,6 +32,10 @@ for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteratio
     printf '%s\n' "$scenario" "$scenario" >"$LOOP_SCENARIOS"
     rm -f "$LOOP_SCENARIOS.cur"
     cp results.tsv "$TMP/before.tsv"
+    # the logs go first: the shell truncates a redirection only once the
+    # background child runs, and wait_for must not read the last point's
+    # "resuming" (a SIGTERM then reaches a loop.sh that has no trap yet)
+    rm -f "$TMP/run.err" "$TMP/resume.err"
     ./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/run.err" &
     lp=$!
     if [ "$scenario" = slow ]; then sleep 3; else wait_for "$TMP/run.err" "$mark"; fi
