@@ -141,6 +141,9 @@ VECTORIZE static void swiglu(float *restrict gate, const float *restrict up, int
 #include <immintrin.h>
 static inline void half_row_f16(const uint16_t *s, float *d, int n) {
     int i = 0;
+#ifdef __AVX512F__ /* whole 64-byte stores: a vf16 load right after is forwarded from one store */
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + i))));
+#endif
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
     for (; i < n; i++) d[i] = _cvtsh_ss(s[i]);
 }
