@@ -113,7 +113,15 @@ static void sizes(void) {
     CHECK(row_bytes(GGML_Q4_0, 896) == 28 * 18, "q4_0 row");
     CHECK(row_bytes(GGML_Q8_0, 896) == 28 * 34, "q8_0 row");
     CHECK(row_bytes(GGML_F16, 10) == 20 && row_bytes(GGML_F32, 10) == 40, "float rows");
-    CHECK(weight_type_supported(GGML_Q4_0) && !weight_type_supported(GGML_Q4_K), "supported types");
+    CHECK(row_bytes(GGML_Q5_0, 896) == 28 * 22 && row_bytes(GGML_Q5_1, 896) == 28 * 24 && row_bytes(GGML_Q4_1, 896) == 28 * 20,
+          "q4_1/q5_0/q5_1 rows");
+    CHECK(row_bytes(GGML_Q4_K, 4864) == 19 * 144 && row_bytes(GGML_Q5_K, 4864) == 19 * 176 &&
+              row_bytes(GGML_Q6_K, 4864) == 19 * 210, "k-quant rows");
+    /* the types of the official files run; the 2- and 3-bit k-quants do not (yet) */
+    CHECK(weight_type_supported(GGML_Q4_0) && weight_type_supported(GGML_Q4_K) && weight_type_supported(GGML_Q6_K) &&
+              weight_type_supported(GGML_BF16) && !weight_type_supported(GGML_Q3_K) && !weight_type_supported(GGML_Q2_K) &&
+              !weight_type_supported(GGML_Q8_1),
+          "supported types");
 }
 
 static void dot(void) {
