@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernels/kernels.h"
 #include "qinfer.h"
@@ -173,8 +174,40 @@ static void quantized_path(void) {
     level = QI_ISA_AUTO;
 }
 
+/* A type outside the set (Q3_K in place of blk.0.attn_q's Q4_K, smaller, so
+ * the file still holds every tensor): refused at load, naming tensor and type. */
+static void other_types_refused(void) {
+    size_t n = 0;
+    uint8_t *b = slurp_file(DIR "/tiny-kq-mix1.gguf", &n);
+    static const char name[] = "blk.0.attn_q.weight";
+    uint8_t *p = NULL;
+    for (size_t i = 8; b && i + sizeof name < n && !p; i++)
+        if (!memcmp(b + i, name, sizeof name - 1) && b[i - 8] == sizeof name - 1) p = b + i + sizeof name - 1;
+    CHECK(p != NULL, "tensor info of %s", name);
+    if (!p) { free(b); return; }
+    uint32_t n_dims, type, q3k = 11;
+    memcpy(&n_dims, p, 4);
+    memcpy(&type, p + 4 + 8 * n_dims, 4);
+    CHECK(n_dims == 2 && type == 12, "%s: %u dims, type %u (Q4_K is 12)", name, n_dims, type);
+    memcpy(p + 4 + 8 * n_dims, &q3k, 4);
+    char path[256];
+    snprintf(path, sizeof path, "%s/qinfer-q3k-%d.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b, 1, n, f) == n, "write %s", path);
+    if (f) fclose(f);
+    free(b);
+    qi_model *m = NULL;
+    char msg[512];
+    qi_status st = qi_model_load(path, &m, msg, sizeof msg);
+    CHECK(st == QI_ERR_MODEL_TENSOR_TYPE && !m, "load: status %d, model %p", (int)st, (void *)m);
+    CHECK(strstr(msg, "blk.0.attn_q.weight") && strstr(msg, "Q3_K"), "message names tensor and type: %s", msg);
+    printf("    %s\n", msg);
+    unlink(path);
+}
+
 int main(void) {
     RUN(exact_path);
     RUN(quantized_path);
+    RUN(other_types_refused);
     return TEST_EXIT();
 }
