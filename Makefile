@@ -115,7 +115,7 @@ $(LIB_ALL): $(LIB_OBJ)
 $(BIN)/qinfer: $(B)/drivers/cli.o $(LIB)
 	$(LINK) $^ -o $@ $(LDLIBS)
 
-$(BIN)/bench/bench: $(B)/drivers/bench.o $(LIB)
+$(BIN)/bench/bench: $(B)/drivers/bench.o $(B)/drivers/gate/bandwidth.o $(LIB)
 	@mkdir -p $(BIN)/bench
 	$(LINK) $^ -o $@ $(LDLIBS)
 
@@ -134,7 +134,7 @@ $(B)/test/%: $(B)/test/%.o $(REF_KNOBS) $(GATE_LIB) $(LIB_ALL)
 $(TBIN)/qinfer: $(B)/drivers/cli.o $(REF_KNOBS) $(LIB_ALL)
 	@mkdir -p $(TBIN)
 	$(LINK) $^ -o $@ $(LDLIBS)
-$(TBIN)/bench/bench: $(B)/drivers/bench.o $(REF_KNOBS) $(LIB_ALL)
+$(TBIN)/bench/bench: $(B)/drivers/bench.o $(B)/drivers/gate/bandwidth.o $(REF_KNOBS) $(LIB_ALL)
 	@mkdir -p $(TBIN)/bench
 	$(LINK) $^ -o $@ $(LDLIBS)
 $(B)/test/worker: $(B)/drivers/gate/worker.o $(B)/drivers/gate/protocol.o $(REF_KNOBS) $(LIB_ALL)

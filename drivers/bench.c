@@ -6,7 +6,9 @@
  * (only the last token's logits are computed, as in generation).
  * tg N: N tokens decoded one at a time from an empty cache, each with its
  * full output head. Each test runs once to warm up, then -r times; the
- * table shows mean ± standard deviation of tokens per second. */
+ * table shows mean ± standard deviation of tokens per second. With -b, the
+ * read bandwidth is measured before each thread count's tests, and a tg
+ * row's "roof" is its weight stream (GB/s) over that bandwidth. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 
 #include "qinfer.h"
+#include "gate/bandwidth.h"
 
 #define MAX_LIST 16
 
@@ -30,6 +33,9 @@ static const char *usage_text =
     "  --chunk N            prompt tokens per forward pass (default from inference_config.c)\n"
     "  --exact              f32 reference arithmetic instead of 8-bit activations\n"
     "  --output-q4_0        requantize the Q8_0 output head to Q4_0 at load\n"
+    "  -b, --bandwidth      also measure the read bandwidth at each thread count over a\n"
+    "                       buffer the size of one decode step's weights, and show each\n"
+    "                       generation rate as a share of it (the roofline)\n"
     "  -h, --help           this text\n"
     "QINFER_ISA=scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm forces a kernel level.\n";
 
@@ -118,7 +124,7 @@ static void json_samples(const double *x, int n, int as_int) {
 int main(int argc, char **argv) {
     const char *model_path = NULL, *fmt = "md";
     list pp = {1, {512}}, tg = {1, {128}}, threads = {0, {0}};
-    int reps = 5;
+    int reps = 5, bandwidth = 0;
     qi_config cfg;
     qi_config_default(&cfg);
     /* the library reads no environment: the level QINFER_ISA names becomes cfg.isa */
@@ -137,6 +143,7 @@ int main(int argc, char **argv) {
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) { fputs(usage_text, stdout); return 0; }
         else if (!strcmp(f, "--exact")) { cfg.compute = QI_COMPUTE_F32; continue; }
         else if (!strcmp(f, "--output-q4_0")) { cfg.output_q4_0 = 1; continue; }
+        else if (!strcmp(f, "-b") || !strcmp(f, "--bandwidth")) { bandwidth = 1; continue; }
         if (!v) { fprintf(stderr, "bench: %s needs a value (see --help)\n", f); return 2; }
         i++;
         if (!strcmp(f, "-m") || !strcmp(f, "--model")) model_path = v;
@@ -173,8 +180,10 @@ int main(int argc, char **argv) {
     else {
         printf("model: %s, %.2f MiB, %.2f M params, %s head, %.1f MiB of weights read per generated token\n", model_type,
                in.weight_bytes / 1048576.0, in.n_params / 1e6, in.output_type, in.decode_bytes / 1048576.0);
-        printf("| %-10s | %7s | %8s | %6s | %20s | %8s |\n", "isa", "threads", "compute", "test", "t/s", "GB/s");
-        printf("| %-10s | %7s | %8s | %6s | %20s | %8s |\n", "----------", "------:", "--------", "-----:", "-------------------:", "-------:");
+        printf("| %-10s | %7s | %8s | %6s | %20s | %8s |%s\n", "isa", "threads", "compute", "test", "t/s", "GB/s",
+               bandwidth ? "  roof |" : "");
+        printf("| %-10s | %7s | %8s | %6s | %20s | %8s |%s\n", "----------", "------:", "--------", "-----:", "-------------------:",
+               "-------:", bandwidth ? " ----: |" : "");
     }
     int first = 1, rc = 0;
     for (int ti = 0; ti < threads.n && !rc; ti++) {
@@ -182,6 +191,12 @@ int main(int argc, char **argv) {
         qi_session *s = NULL;
         st = qi_session_new(m, &cfg, &s, msg, sizeof msg);
         if (st) { fprintf(stderr, "bench: %s\n", msg); rc = 1; break; }
+        double bw = 0;
+        if (bandwidth) {
+            bw = read_bandwidth((size_t)in.decode_bytes, qi_session_threads(s));
+            fprintf(stderr, "bench: read bandwidth, %d threads, %.0f MB buffer: %.1f GB/s\n", qi_session_threads(s),
+                    in.decode_bytes / 1e6, bw);
+        }
         for (int kind = 0; kind < 2 && !rc; kind++) {
             list *l = kind == 0 ? &pp : &tg;
             for (int li = 0; li < l->n && !rc; li++) {
@@ -200,13 +215,16 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "\n");
                 if (rc) break;
                 stats(&r);
-                char test[32], ts[48], gbs[16] = "";
+                char test[32], ts[48], gbs[16] = "", roof[24] = "";
                 snprintf(test, sizeof test, "%s%d", kind ? "tg" : "pp", l->v[li]);
                 snprintf(ts, sizeof ts, "%.2f ± %.2f", r.avg_ts, r.sd_ts);
                 if (kind) snprintf(gbs, sizeof gbs, "%.1f", in.decode_bytes * r.avg_ts / 1e9);
+                if (bandwidth) snprintf(roof, sizeof roof, " %4s |", "");
+                if (kind && bw > 0) snprintf(roof, sizeof roof, " %3.0f%% |", 100 * in.decode_bytes * r.avg_ts / 1e9 / bw);
                 const char *compute = cfg.compute == QI_COMPUTE_F32 ? "f32" : "q8";
                 if (!json) {
-                    printf("| %-10s | %7d | %8s | %6s | %20s | %8s |\n", qi_session_isa(s), r.threads, compute, test, ts, gbs);
+                    printf("| %-10s | %7d | %8s | %6s | %20s | %8s |%s\n", qi_session_isa(s), r.threads, compute, test, ts, gbs,
+                           roof);
                     fflush(stdout);
                     continue;
                 }
@@ -224,6 +242,7 @@ int main(int argc, char **argv) {
                 printf("    \"avg_ns\": %.0f,\n    \"stddev_ns\": %.0f,\n    \"avg_ts\": %.6f,\n    \"stddev_ts\": %.6f,\n",
                        r.avg_ns, r.sd_ns, r.avg_ts, r.sd_ts);
                 printf("    \"weight_bytes_per_token\": %llu,\n", (unsigned long long)in.decode_bytes);
+                if (bw > 0) printf("    \"read_bandwidth_gbs\": %.3f,\n", bw);
                 printf("    \"samples_ns\": ");
                 json_samples(r.samples_ns, reps, 1);
                 printf(",\n    \"samples_ts\": ");

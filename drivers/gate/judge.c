@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cfgfile.h"
+#include "bandwidth.h"
 #include "checks.h"
 #include "fidelity.h"
 #include "gate.h"
@@ -688,58 +689,6 @@ static int sanity(gate *g, char *err, size_t err_size) {
 
 /* ---- plausibility: what decode rate the machine's memory could feed ------------------------- */
 
-typedef uint64_t bw_vec __attribute__((vector_size(16))); /* SSE2 or NEON, whichever builds it */
-typedef struct bw_arg { const bw_vec *p; size_t n; int reps; bw_vec sum; } bw_arg;
-#include <pthread.h>
-/* four independent XOR chains of 16-byte loads: the loads set the pace */
-static void *bw_thread(void *v) {
-    bw_arg *a = v;
-    bw_vec s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
-    for (int r = 0; r < a->reps; r++)
-        for (size_t i = 0; i + 4 <= a->n; i += 4) {
-            s0 ^= a->p[i];
-            s1 ^= a->p[i + 1];
-            s2 ^= a->p[i + 2];
-            s3 ^= a->p[i + 3];
-        }
-    a->sum = s0 ^ s1 ^ s2 ^ s3;
-    return NULL;
-}
-
-/* the best of seven reads, all cores, of a buffer as large as what one decode
- * step reads (read again and again when it is small, for at least 64 MB) */
-static double measure_bandwidth(size_t bytes) {
-    if (bytes < (1u << 20)) bytes = 1u << 20;
-    size_t n = bytes / sizeof(bw_vec);
-    n = (n + 3) & ~(size_t)3; /* aligned_alloc wants a multiple of the alignment */
-    bw_vec *buf = aligned_alloc(64, n * sizeof(bw_vec));
-    if (!buf) return 0;
-    memset(buf, 0x5a, n * sizeof(bw_vec));
-    int nt = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (nt < 1) nt = 1;
-    if (nt > 64) nt = 64;
-    int reps = bytes < (64u << 20) ? (int)((64u << 20) / bytes) : 1;
-    pthread_t th[64];
-    bw_arg args[64];
-    double best = 0;
-    uint64_t sink = 0;
-    for (int rep = 0; rep < 7; rep++) {
-        double t0 = now_s();
-        for (int t = 0; t < nt; t++) {
-            args[t] = (bw_arg){buf + n / nt * t, n / nt, reps, {0, 0}};
-            pthread_create(&th[t], NULL, bw_thread, &args[t]);
-        }
-        for (int t = 0; t < nt; t++) {
-            pthread_join(th[t], NULL);
-            sink ^= args[t].sum[0] ^ args[t].sum[1];
-        }
-        double gbs = (double)(n / nt * nt * sizeof(bw_vec)) * reps / (now_s() - t0) / 1e9;
-        if (gbs > best) best = gbs;
-    }
-    free(buf);
-    return sink == 42 ? best * (1 + 1e-12) : best; /* keep the sums alive */
-}
-
 /* ---- output ---------------------------------------------------------------------------------- */
 
 typedef struct figures {
@@ -1039,7 +988,7 @@ static int cmd_run(int argc, char **argv) {
     g->min_bytes_per_token = (double)g->info.decode_bytes;
     if (!strcmp(g->info.output_type, "Q8_0")) /* a 4-bit head is the fewest bytes any knob reads */
         g->min_bytes_per_token -= (double)g->info.n_vocab * g->info.n_embd * (34.0 - 18.0) / 32.0;
-    g->bandwidth_gbs = measure_bandwidth((size_t)g->min_bytes_per_token);
+    g->bandwidth_gbs = read_bandwidth((size_t)g->min_bytes_per_token, 0);
     progress("read bandwidth %.1f GB/s over %.0f MB: at most %.0f tok/s (x%.2f) at %.1f MB per token", g->bandwidth_gbs,
              g->min_bytes_per_token / 1e6, PLAUSIBLE * g->bandwidth_gbs * 1e9 / g->min_bytes_per_token, PLAUSIBLE,
              g->min_bytes_per_token / 1e6);
@@ -1090,7 +1039,7 @@ static int cmd_run(int argc, char **argv) {
                                  "quality: the timed runs' tokens are not what the declared sampler draws from the model");
     if (g->bandwidth_gbs > 0 && gen * g->min_bytes_per_token > PLAUSIBLE * g->bandwidth_gbs * 1e9) {
         /* the machine's bandwidth moves with its other tenants: measure once more */
-        double again = measure_bandwidth((size_t)g->min_bytes_per_token);
+        double again = read_bandwidth((size_t)g->min_bytes_per_token, 0);
         progress("read bandwidth, again: %.1f GB/s", again);
         if (again > g->bandwidth_gbs) g->bandwidth_gbs = again;
     }
