@@ -15,6 +15,13 @@
 #else
 #define VECTORIZE
 #endif
+/* the half-precision products: a * b + c as one fused step where the level
+ * has FMA (the levels then differ in the last bits, as any reordering would) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VECTORIZE_FMA __attribute__((optimize("O3", "fp-contract=fast")))
+#else
+#define VECTORIZE_FMA
+#endif
 
 /* exp(x) to about 2e-7 relative error for x in [-87, 88] (clamped outside):
  * 2^n * p(r) with n = round(x / ln 2), r = x - n ln 2, p of degree 6. Built
@@ -180,7 +187,7 @@ static inline void half_row(int bf16, const uint16_t *s, float *d, int n) {
     else half_row_f16(s, d, n);
 }
 
-static void gemm_half_decode(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs,
+VECTORIZE_FMA static void gemm_half_decode(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs,
                              int n_cols, float *out, size_t os) {
     float t[32] __attribute__((aligned(64)));
     int nv = n & ~31;
@@ -208,7 +215,7 @@ static void gemm_half_decode(int bf16, int n, const void *w, size_t ws, int n_ro
     }
 }
 
-static void gemm_half(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
+VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
                       float *out, size_t os) {
     if (n_cols <= 2) {
         gemm_half_decode(bf16, n, w, ws, n_rows, x, xs, n_cols, out, os);
