@@ -36,6 +36,7 @@
 
 #define QI_TABLE qi_kernels_avx2
 #define QI_NAME "avx2"
+#define QI_KINDS QI_KINDS_BASE
 
 INLINE float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
