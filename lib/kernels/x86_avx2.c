@@ -36,7 +36,7 @@
 
 #define QI_TABLE qi_kernels_avx2
 #define QI_NAME "avx2"
-#define QI_KINDS QI_KINDS_BASE
+#define QI_KINDS QI_KINDS_ALL
 
 INLINE float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -143,8 +143,18 @@ typedef struct {
     __m256 dx;
 } dgroup;
 
+/* What the unpacked kinds (simd.h) take of the same column and group. Their
+ * y, bias, dx (and these) are in block order instead: y[i] is block i,
+ * lane i its terms. dys = dx * sum(y), for the min term; ys16 (Q6_K): words
+ * 2i, 2i+1 the sums of y[0..15] and y[16..31] of block i. */
+typedef struct {
+    __m256 dys;
+    __m256i ys16;
+} dgroup_x;
+
 typedef struct {
     dgroup g[DEC_COLS * DEC_GROUPS];
+    dgroup_x gx[DEC_COLS * DEC_GROUPS];
 } dec_cols;
 typedef __m256 dec_acc;
 typedef __m256 dec_mask;
@@ -152,17 +162,33 @@ typedef __m256 dec_mask;
 
 static void dec_prepare(int kind, const block_q8_0 *x, int kc, int c, dec_cols *dc) {
     dgroup *g = dc->g + c * DEC_GROUPS;
+    dgroup_x *gx = dc->gx + c * DEC_GROUPS;
     int ng = (kc + 7) / 8;
     for (int gi = 0; gi < ng; gi++) {
         uint8_t *yb = (uint8_t *)g[gi].y;
         int32_t bias[8];
-        float dx[8];
+        float dx[8], dys[8];
+        int16_t ys16[16];
         memset(yb, 0, sizeof g[gi].y);
         for (int i = 0; i < 8; i++) {
-            int b = gi * 8 + i, lane = lane_of(i);
+            int b = gi * 8 + i, lane = kind_unpacked(kind) ? i : lane_of(i);
             if (b >= kc) {
                 bias[lane] = 0;
-                dx[lane] = 0;
+                dx[lane] = dys[lane] = 0;
+                ys16[2 * lane] = ys16[2 * lane + 1] = 0;
+                continue;
+            }
+            if (kind_unpacked(kind)) {
+                const block_q8_0 *xb = x + b;
+                memcpy(yb + 32 * i, xb->qs, 32);
+                int32_t lo = 0, hi = 0;
+                for (int j = 0; j < 16; j++) lo += xb->qs[j], hi += xb->qs[16 + j];
+                /* Q6_K's offset meets its scales per 16: added in dec_group_unpacked */
+                bias[lane] = kind == KQ6K ? 0 : -kind_offset(kind) * (lo + hi);
+                dx[lane] = h2f(xb->d);
+                dys[lane] = dx[lane] * (float)(lo + hi);
+                ys16[2 * lane] = (int16_t)lo;
+                ys16[2 * lane + 1] = (int16_t)hi;
                 continue;
             }
             const block_q8_0 *xb = x + b;
@@ -173,6 +199,10 @@ static void dec_prepare(int kind, const block_q8_0 *x, int kc, int c, dec_cols *
         }
         g[gi].bias = _mm256_loadu_si256((const __m256i *)bias);
         g[gi].dx = _mm256_loadu_ps(dx);
+        if (kind_unpacked(kind)) {
+            gx[gi].dys = _mm256_loadu_ps(dys);
+            gx[gi].ys16 = _mm256_loadu_si256((const __m256i *)ys16);
+        }
     }
 }
 
@@ -199,10 +229,139 @@ INLINE float dec_sum(dec_acc a) { return hsum8(a); }
 
 /* the lanes of the first rem blocks of a group */
 INLINE dec_mask dec_rest_mask(const int kind, int rem) {
-    (void)kind;
     int32_t m[8];
-    for (int i = 0; i < 8; i++) m[lane_of(i)] = i < rem ? -1 : 0;
+    for (int i = 0; i < 8; i++) m[kind_unpacked(kind) ? i : lane_of(i)] = i < rem ? -1 : 0;
     return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)m));
+}
+
+/* ---- unpacked kinds: 8 blocks (or one superblock) of one row at a time ----- */
+
+/* One row's group, unpacked: q[i] the quants (0..63) of block i in weight
+ * order; d, m per block. Q6_K: sub[i] the 16-weight scale of each word of a
+ * maddubs result of q[i]; subb words 2i, 2i+1: -32 * the scales of block i
+ * (its offset, against ys16). */
+typedef struct {
+    __m256i q[8];
+    __m256 d, m;
+    __m256i sub[8], subb;
+} ugroup;
+
+/* 32 bits -> 32 bytes, 16 where the bit is set */
+INLINE __m256i bits_to_16(uint32_t h) {
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), _mm256_setr_epi64x(0, 0x0101010101010101ll,
+                                                                                  0x0202020202020202ll,
+                                                                                  0x0303030303030303ll));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(16));
+}
+
+/* 8 blocks of 32 weights (Q4_1, Q5_0, Q5_1) */
+INLINE void unpack_32(const int kind, const uint8_t *p, ugroup *u) {
+    const int bsz = (int)kind_bytes(kind);
+    const int has_m = kind_has_min(kind), five = kind != KQ4_1;
+    const int qh_at = has_m ? 4 : 2, qs_at = qh_at + (five ? 4 : 0);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    UNROLL
+    for (int i = 0; i < 8; i++) {
+        const uint8_t *b = p + i * bsz;
+        /* low nibbles: weights 0..15, high: 16..31 */
+        __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + qs_at)));
+        __m256i q = _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), m4);
+        if (five) q = _mm256_or_si256(q, bits_to_16((uint32_t)load_i32(b + qh_at)));
+        u->q[i] = q;
+    }
+    __m256i dm = _mm256_i32gather_epi32((const int *)p, _mm256_setr_epi32(0, bsz, 2 * bsz, 3 * bsz, 4 * bsz, 5 * bsz,
+                                                                          6 * bsz, 7 * bsz), 1);
+    u->d = scales8(dm);
+    if (has_m) u->m = scales8(_mm256_srli_epi32(dm, 16));
+}
+
+/* one superblock (Q4_K, Q5_K, Q6_K) */
+INLINE void unpack_k(const int kind, const uint8_t *p, ugroup *u) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    if (kind == KQ6K) {
+        UNROLL
+        for (int i = 0; i < 4; i++) { /* groups 2i, 2i+1: ql[64h..] nibbles s, qh[32h..] bits s, s+2 */
+            const int h = i / 2, sh = 4 * (i % 2);
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h));
+            UNROLL
+            for (int e = 0; e < 2; e++) {
+                __m256i ql = _mm256_loadu_si256((const __m256i *)(p + 64 * h + 32 * e));
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, sh), m4);
+                __m256i hb = _mm256_and_si256(_mm256_srli_epi16(qh, sh + 2 * e), _mm256_set1_epi8(3));
+                u->q[2 * i + e] = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 4));
+            }
+        }
+        uint16_t d;
+        memcpy(&d, p + offsetof(block_q6_K, d), 2);
+        u->d = _mm256_set1_ps(h2f(d));
+        /* words 2i, 2i+1: the scales of block i's two halves */
+        __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + offsetof(block_q6_K, scales))));
+        const __m256i spread = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3,
+                                                2, 3, 2, 3, 2, 3, 2, 3);
+        UNROLL
+        for (int i = 0; i < 8; i++)
+            u->sub[i] = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc, _mm256_set1_epi32(i)), spread);
+        u->subb = _mm256_mullo_epi16(sc, _mm256_set1_epi16(-32));
+        return;
+    }
+    const uint8_t *qs = p + (kind == KQ5K ? 48 : 16);
+    __m256i qh = kind == KQ5K ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+    UNROLL
+    for (int i = 0; i < 4; i++) { /* groups 2i, 2i+1: low, high nibbles of qs[32i..32i+31] */
+        __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * i));
+        u->q[2 * i] = _mm256_and_si256(v, m4);
+        u->q[2 * i + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    }
+    if (kind == KQ5K) {
+        UNROLL
+        for (int g = 0; g < 8; g++) { /* bit g of qh[l] to bit 4: bit 4 of weight l of group g */
+            __m256i hb = g < 4 ? _mm256_slli_epi16(qh, 4 - g) : _mm256_srli_epi16(qh, g - 4);
+            u->q[g] = _mm256_or_si256(u->q[g], _mm256_and_si256(hb, _mm256_set1_epi8(16)));
+        }
+    }
+    uint64_t sc, m;
+    kq_scales8(p + 4, &sc, &m);
+    uint16_t d, dmin;
+    memcpy(&d, p, 2);
+    memcpy(&dmin, p + 2, 2);
+    /* exact products, as scalar.c's d * sc and -(dmin * m) */
+    u->d = _mm256_mul_ps(_mm256_set1_ps(h2f(d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc))));
+    u->m = _mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(_mm256_set1_ps(h2f(dmin)),
+                                                            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+                                                                _mm_cvtsi64_si128((long long)m)))));
+}
+
+/* 8 registers of per-block partial sums (block i in s[i]) -> lane i: block i's sum */
+INLINE __m256i reduce8(const __m256i *s) {
+    __m256i a = reduce4(s[0], s[1], s[2], s[3]), b = reduce4(s[4], s[5], s[6], s[7]);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+/* 8 blocks of an unpacked kind, nr rows, against nc prepared columns */
+INLINE void dec_group_unpacked(const int kind, const int nr, const int nc, const uint8_t *const *p, const dgroup *g,
+                               const dgroup_x *gx, dec_acc (*acc)[DEC_COLS], dec_mask dmask) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    UNROLL
+    for (int r = 0; r < nr; r++) {
+        ugroup u;
+        if (kind_super(kind)) unpack_k(kind, p[r], &u);
+        else unpack_32(kind, p[r], &u);
+        __m256 dw = _mm256_and_ps(u.d, dmask);
+        __m256 mw = kind_has_min(kind) ? _mm256_and_ps(u.m, dmask) : _mm256_setzero_ps();
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const dgroup *gc = g + c * DEC_GROUPS;
+            __m256i s[8];
+            UNROLL
+            for (int i = 0; i < 8; i++) /* quants <= 63: a maddubs pair stays below 2^15 */
+                s[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[i], gc->y[i]), kind == KQ6K ? u.sub[i] : ones);
+            __m256i t = _mm256_add_epi32(reduce8(s), gc->bias);
+            if (kind == KQ6K) t = _mm256_add_epi32(t, _mm256_madd_epi16(u.subb, gx[c * DEC_GROUPS].ys16));
+            acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(dw, gc->dx), acc[r][c]);
+            if (kind_has_min(kind)) acc[r][c] = _mm256_fmadd_ps(mw, gx[c * DEC_GROUPS].dys, acc[r][c]);
+        }
+    }
 }
 
 /* 8 blocks (8 * bsz bytes at p[r]) of nr rows against nc prepared columns
@@ -211,6 +370,10 @@ INLINE dec_mask dec_rest_mask(const int kind, int rem) {
  * activations). */
 INLINE void dec_group_masked(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc,
                              int gi, dec_acc (*acc)[DEC_COLS], dec_mask dmask) {
+    if (kind_unpacked(kind)) {
+        dec_group_unpacked(kind, nr, nc, p, dc->g + gi, dc->gx + gi, acc, dmask);
+        return;
+    }
     const dgroup *g = dc->g + gi;
     const size_t bsz = kind_bytes(kind);
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
@@ -270,7 +433,7 @@ INLINE void dec_group_masked(const int kind, const int nr, const int nc, const u
 #define TILE_COLS 4
 #define TILE_K 32       /* blocks per k-chunk: a repacked row tile stays in L1 */
 #define SUPER_COLS 64   /* columns that share one repacked row tile */
-#define TILED_MIN_COLS(kind) ((kind) == KQ4 ? 3 : 0) /* Q8_0 is never tiled here */
+#define TILED_MIN_COLS(kind) ((kind) == KQ4 ? 3 : 0) /* Q4_0 only */
 #define TILE_BIAS(kind) (-8)
 
 /* kc Q4_0 blocks of 8 rows, 8 registers per block: lane i of w[k] holds the
