@@ -67,7 +67,8 @@
  *                                super-column: x0 its activations, cv =
  *                                tile_cols_at(tc, c0) what was prepared
  *   and either TILE_BIAS(kind), ysum32(q) and h2f(d): the driver prepares
- *   per-block bias and scale tables and cv is a tile_terms (simd.h); or
+ *   per-block bias and scale tables and cv is a tile_terms (simd.h), with
+ *   the unpacked kinds' terms too where the level defines TILE_UNPACKED; or
  *   tile_cols, tile_view, tile_prepare(kind, x, xs, ns, kc, tc) for the ns
  *   columns of a super-column, and tile_cols_at(tc, c0).
  *
@@ -196,23 +197,34 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 typedef struct {
     int32_t *bias;
     float *d;
+    int32_t *bias_hi;
+    float *dys;
 } tile_cols;
 typedef tile_terms tile_view;
 
-/* the ns columns at x: per block, TILE_BIAS(kind) * sum(y) and d_x */
+/* the ns columns at x: per block, the terms of tile_terms */
 INLINE void tile_prepare(const int kind, const block_q8_0 *x, size_t xs, int ns, int kc, tile_cols *tc) {
-    (void)kind;
-    const int32_t mul = TILE_BIAS(kind);
     for (int c = 0; c < ns; c++)
         for (int b = 0; b < kc; b++) {
             const block_q8_0 *xb = x + (size_t)c * xs + b;
-            tc->bias[c * TILE_K + b] = mul ? mul * ysum32(xb->qs) : 0;
-            tc->d[c * TILE_K + b] = h2f(xb->d);
+            const int i = c * TILE_K + b;
+            tc->d[i] = h2f(xb->d);
+            if (!kind_unpacked(kind)) {
+                const int32_t mul = TILE_BIAS(kind);
+                tc->bias[i] = mul ? mul * ysum32(xb->qs) : 0;
+                continue;
+            }
+            int32_t lo = 0, hi = 0;
+            for (int j = 0; j < QK8_0 / 2; j++) lo += xb->qs[j], hi += xb->qs[QK8_0 / 2 + j];
+            tc->bias[i] = kind == KQ6K ? -32 * lo : -kind_offset(kind) * (lo + hi);
+            tc->bias_hi[i] = -32 * hi;
+            tc->dys[i] = tc->d[i] * (float)(lo + hi);
         }
 }
 
 INLINE tile_view tile_cols_at(const tile_cols *tc, int c0) {
-    return (tile_view){tc->bias + c0 * TILE_K, tc->d + c0 * TILE_K};
+    return (tile_view){tc->bias + c0 * TILE_K, tc->d + c0 * TILE_K, tc->bias_hi ? tc->bias_hi + c0 * TILE_K : NULL,
+                       tc->dys ? tc->dys + c0 * TILE_K : NULL};
 }
 #endif
 
@@ -223,7 +235,12 @@ INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int
 #ifdef TILE_BIAS
     int32_t bias[SUPER_COLS * TILE_K];
     float d[SUPER_COLS * TILE_K];
-    tile_cols tc = {bias, d};
+    tile_cols tc = {bias, d, NULL, NULL};
+#ifdef TILE_UNPACKED
+    int32_t bias_hi[SUPER_COLS * TILE_K];
+    float dys[SUPER_COLS * TILE_K];
+    if (kind_unpacked(kind)) tc.bias_hi = bias_hi, tc.dys = dys;
+#endif
 #else
     tile_cols tc;
 #endif

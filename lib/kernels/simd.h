@@ -98,11 +98,16 @@ INLINE void kq_scales8(const uint8_t *s, uint64_t *sc, uint64_t *m) {
 
 /* What a tile of a level that defines TILE_BIAS (driver.h) gets of its
  * columns: from its first column on, per column c and block b of the
- * k-chunk, bias[c * TILE_K + b] = TILE_BIAS(kind) * sum(y) and
- * d[c * TILE_K + b] = d_x. */
+ * k-chunk, at [c * TILE_K + b]: bias = TILE_BIAS(kind) * sum(y) and d = d_x.
+ * For an unpacked kind, on a level that tiles them (TILE_UNPACKED):
+ * bias = -kind_offset * sum(y), dys = d_x * sum(y) (the min term), and for
+ * Q6_K, whose scales are per 16, bias = -32 * sum(y[0..15]) and
+ * bias_hi = -32 * sum(y[16..31]). */
 typedef struct {
     const int32_t *bias;
     const float *d;
+    const int32_t *bias_hi;
+    const float *dys;
 } tile_terms;
 
 #endif

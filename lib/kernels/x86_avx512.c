@@ -510,8 +510,9 @@ INLINE float dec_sum(dec_acc a) { return _mm512_reduce_add_ps(a); }
 #define SUPER_COLS 64   /* columns that share one repacked row tile */
 /* below this many columns the decode path (weights streamed once per 4
  * columns) beats the tiled one, whose repacking then serves too few columns */
-#define TILED_MIN_COLS(kind) (kind_unpacked(kind) ? 0 : 5)
+#define TILED_MIN_COLS(kind) 5
 #define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : -128)
+#define TILE_UNPACKED 1 /* the unpacked kinds are tiled too: the driver prepares their terms */
 
 /* Registers per repacked block: lane i of w[k] holds the 4 weight bytes of
  * row i that meet activation dword k (k < 8). Q8_0 without VNNI keeps the
@@ -521,6 +522,7 @@ INLINE float dec_sum(dec_acc a) { return _mm512_reduce_add_ps(a); }
 typedef struct {
     __m512i w[TILE_K * WREGS(KQ8)]; /* WREGS(kind) per block */
     __m512 d[TILE_K];               /* the 16 rows' scales per block */
+    __m512 m[TILE_K];               /* unpacked kinds: their mins (Q6_K: the scales of weights 16..31) */
 } tile_rows;
 typedef int32_t tile_off; /* the scale gather's indices */
 
@@ -545,8 +547,63 @@ INLINE void transpose4(const __m512i *z, __m512i *r) {
     r[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
+/* kc blocks of one row of an unpacked kind at p: quants (0..63) in weight
+ * order at q, 32 bytes a block; scale and min (Q6_K: the scales of each
+ * half) of block b at d[16 b], m[16 b] */
+INLINE void unpack_row(const int kind, const uint8_t *p, int kc, uint8_t *q, float *d, float *m) {
+    static const int8_t lane_block[16] = {LANE_BLOCKS(1)};
+    for (int b0 = 0; b0 < kc; b0 += 16) {
+        const int nblk = kc - b0 < 16 ? kc - b0 : 16;
+        const uint8_t *src = p + kind_span(kind, b0);
+        uint8_t buf[2 * KIND_MAX_BYTES > 16 * sizeof(block_q5_1) ? 2 * KIND_MAX_BYTES : 16 * sizeof(block_q5_1)];
+        if (nblk < 16) { /* the row's last blocks: read no further */
+            memset(buf, 0, sizeof buf);
+            memcpy(buf, src, kind_span(kind, nblk));
+            src = buf;
+        }
+        ugroup u;
+        if (kind_super(kind)) unpack_k(kind, src, &u);
+        else unpack_32(kind, src, &u);
+        UNROLL
+        for (int j = 0; j < 8; j++) _mm512_storeu_si512(q + (size_t)(b0 + 2 * j) * 32, u.q[j]);
+        if (kind == KQ6K) {
+            for (int sb = 0; sb < nblk / 8; sb++) {
+                const block_q6_K *k6 = (const block_q6_K *)(const void *)(src + sb * sizeof(block_q6_K));
+                float dk = h2f(k6->d);
+                for (int i = 0; i < 8; i++) {
+                    d[16 * (b0 + 8 * sb + i)] = dk * (float)k6->scales[2 * i];
+                    m[16 * (b0 + 8 * sb + i)] = dk * (float)k6->scales[2 * i + 1];
+                }
+            }
+            continue;
+        }
+        float dl[16], ml[16];
+        _mm512_storeu_ps(dl, u.d);
+        _mm512_storeu_ps(ml, kind_has_min(kind) ? u.m : _mm512_setzero_ps());
+        for (int l = 0; l < 16; l++)
+            if (lane_block[l] < nblk) d[16 * (b0 + lane_block[l])] = dl[l], m[16 * (b0 + lane_block[l])] = ml[l];
+    }
+}
+
 /* Transposes kc blocks of 16 rows (wb + off[i]) into rt. */
 INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    if (kind_unpacked(kind)) { /* each row unpacked once, then transposed as Q8_0 */
+        uint8_t q[16][TILE_K * 32] __attribute__((aligned(64)));
+        static const int32_t qoff[16] = {0 * TILE_K * 32, 1 * TILE_K * 32, 2 * TILE_K * 32, 3 * TILE_K * 32,
+                                         4 * TILE_K * 32, 5 * TILE_K * 32, 6 * TILE_K * 32, 7 * TILE_K * 32,
+                                         8 * TILE_K * 32, 9 * TILE_K * 32, 10 * TILE_K * 32, 11 * TILE_K * 32,
+                                         12 * TILE_K * 32, 13 * TILE_K * 32, 14 * TILE_K * 32, 15 * TILE_K * 32};
+        for (int i = 0; i < 16; i++) unpack_row(kind, wb + off[i], kc, q[i], (float *)rt->d + i, (float *)rt->m + i);
+        for (int b = 0; b < kc; b++) {
+            __m512i *w = rt->w + (size_t)b * 8, z[4];
+            UNROLL
+            for (int h = 0; h < 2; h++) {
+                load_rows4x4(&q[0][0] + 32 * b + 16 * h, qoff, z);
+                transpose4(z, w + 4 * h);
+            }
+        }
+        return;
+    }
     const size_t bsz = kind_bytes(kind);
     const int nw = WREGS(kind);
     const __m512i vidx = _mm512_loadu_si512(off);
@@ -586,6 +643,53 @@ INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_of
 
 /* One 16-row x nc-column tile over kc repacked blocks. x0: column 0 at the
  * k-chunk, cv: its terms (stride TILE_K per column). */
+/* acc + the dword products of 4 weight registers (quants <= 63) with 4
+ * broadcast activation dwords */
+INLINE __m512i dot4_u6(__m512i acc, const __m512i *w, const int8_t *y) {
+#if QI_VNNI
+    UNROLL
+    for (int k = 0; k < 4; k++) acc = _mm512_dpbusd_epi32(acc, w[k], _mm512_set1_epi32(load_i32(y + 4 * k)));
+    return acc;
+#else
+    /* two maddubs pairs: <= 4 * 63 * 127 fits int16 */
+    const __m512i ones = _mm512_set1_epi16(1);
+    UNROLL
+    for (int k = 0; k < 4; k += 2) {
+        __m512i s = _mm512_add_epi16(_mm512_maddubs_epi16(w[k], _mm512_set1_epi32(load_i32(y + 4 * k))),
+                                     _mm512_maddubs_epi16(w[k + 1], _mm512_set1_epi32(load_i32(y + 4 * k + 4))));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(s, ones));
+    }
+    return acc;
+#endif
+}
+
+/* tile() for an unpacked kind */
+INLINE void tile_unpacked(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv,
+                          const block_q8_0 *x0, size_t xs, __m512 *acc) {
+    for (int b = 0; b < kc; b++) {
+        __m512i wl[8];
+        UNROLL
+        for (int k = 0; k < 8; k++) wl[k] = _mm512_load_si512(rt->w + (size_t)b * 8 + k);
+        __m512 dw = rt->d[b], mw = rt->m[b];
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
+            const int t = c * TILE_K + b;
+            __m512 dx = _mm512_set1_ps(cv.d[t]);
+            __m512i is = dot4_u6(_mm512_set1_epi32(cv.bias[t]), wl, yq);
+            if (kind == KQ6K) { /* a scale per 16 weights: the halves apart */
+                __m512i ih = dot4_u6(_mm512_set1_epi32(cv.bias_hi[t]), wl + 4, yq + 16);
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, dx), acc[c]);
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ih), _mm512_mul_ps(mw, dx), acc[c]);
+                continue;
+            }
+            is = dot4_u6(is, wl + 4, yq + 16);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, dx), acc[c]);
+            if (kind_has_min(kind)) acc[c] = _mm512_fmadd_ps(mw, _mm512_set1_ps(cv.dys[t]), acc[c]);
+        }
+    }
+}
+
 INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
                  size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
     (void)ncols;
@@ -593,7 +697,8 @@ INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile
     __m512 acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
-    for (int b = 0; b < kc; b++) {
+    if (kind_unpacked(kind)) tile_unpacked(kind, nc, kc, rt, cv, x0, xs, acc);
+    else for (int b = 0; b < kc; b++) {
         const __m512i *w = rt->w + (size_t)b * nw;
         __m512i wl[8];
         UNROLL
