@@ -427,26 +427,92 @@ INLINE void dec_group_masked(const int kind, const int nr, const int nc, const u
     }
 }
 
-/* ---- tiled path (Q4_0): 8 rows x 4 columns ------------------------------------ */
+/* ---- tiled path (Q4_0, unpacked kinds): 8 rows x 4 columns ------------------- */
 
 #define TILE_ROWS 8
 #define TILE_COLS 4
 #define TILE_K 32       /* blocks per k-chunk: a repacked row tile stays in L1 */
 #define SUPER_COLS 64   /* columns that share one repacked row tile */
-#define TILED_MIN_COLS(kind) ((kind) == KQ4 ? 3 : 0) /* Q4_0 only */
+/* Q8_0 is not tiled here; the unpacked kinds from 5 columns (up to 4 the
+ * decode path streams their weights once) */
+#define TILED_MIN_COLS(kind) ((kind) == KQ4 ? 3 : (kind) == KQ8 ? 0 : 5)
 #define TILE_BIAS(kind) (-8)
+#define TILE_UNPACKED 1 /* the driver prepares the unpacked kinds' terms */
 
-/* kc Q4_0 blocks of 8 rows, 8 registers per block: lane i of w[k] holds the
- * nibbles of row i that meet activation dword k; d: the 8 rows' scales */
+/* kc blocks of 8 rows, 8 registers per block: lane i of w[k] holds the
+ * nibbles (Q4_0) or quants (unpacked kinds) of row i that meet activation
+ * dword k; d: the 8 rows' scales; m: the unpacked kinds' mins (Q6_K: the
+ * scales of weights 16..31) */
 typedef struct {
     __m256i w[TILE_K * 8];
     __m256 d[TILE_K];
+    __m256 m[TILE_K];
 } tile_rows;
 typedef int32_t tile_off; /* the scale gather's indices */
 
+/* 16 bytes of 8 rows (row j at p[j]) -> r[k], lane i = dword k of row i */
+INLINE void transpose8x4(const uint8_t *const *p, __m256i *r) {
+    /* z[j]: row j in the low 128 bits, row 4+j in the high ones */
+    __m256i z[4];
+    UNROLL
+    for (int j = 0; j < 4; j++)
+        z[j] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p[j])),
+                                       _mm_loadu_si128((const __m128i *)p[4 + j]), 1);
+    __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
+    __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);
+    r[0] = _mm256_unpacklo_epi64(t0, t2);
+    r[1] = _mm256_unpackhi_epi64(t0, t2);
+    r[2] = _mm256_unpacklo_epi64(t1, t3);
+    r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* kc blocks of one row of an unpacked kind at p: quants (0..63) in weight
+ * order at q, 32 bytes a block; scale and min (Q6_K: the scales of each
+ * half) of block b at d[8 b], m[8 b] */
+INLINE void unpack_row(const int kind, const uint8_t *p, int kc, uint8_t *q, float *d, float *m) {
+    for (int b0 = 0; b0 < kc; b0 += 8) {
+        const int nblk = kc - b0 < 8 ? kc - b0 : 8;
+        const uint8_t *src = p + kind_span(kind, b0);
+        uint8_t buf[KIND_MAX_BYTES];
+        if (nblk < 8) { /* the row's last blocks: read no further */
+            memset(buf, 0, sizeof buf);
+            memcpy(buf, src, kind_span(kind, nblk));
+            src = buf;
+        }
+        ugroup u;
+        if (kind_super(kind)) unpack_k(kind, src, &u);
+        else unpack_32(kind, src, &u);
+        UNROLL
+        for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)(q + (size_t)(b0 + i) * 32), u.q[i]);
+        float dl[8], ml[8];
+        if (kind == KQ6K) {
+            const block_q6_K *k6 = (const block_q6_K *)(const void *)src;
+            float dk = h2f(k6->d);
+            for (int i = 0; i < 8; i++) dl[i] = dk * (float)k6->scales[2 * i], ml[i] = dk * (float)k6->scales[2 * i + 1];
+        } else {
+            _mm256_storeu_ps(dl, u.d);
+            _mm256_storeu_ps(ml, kind_has_min(kind) ? u.m : _mm256_setzero_ps());
+        }
+        for (int i = 0; i < nblk; i++) d[8 * (b0 + i)] = dl[i], m[8 * (b0 + i)] = ml[i];
+    }
+}
+
+/* Unpacks kc blocks of 8 rows (wb + off[i]) into rt: each row once, then
+ * transposed. */
+INLINE void tile_repack_unpacked(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    uint8_t q[8][TILE_K * 32] __attribute__((aligned(32)));
+    for (int i = 0; i < 8; i++) unpack_row(kind, wb + off[i], kc, q[i], (float *)rt->d + i, (float *)rt->m + i);
+    for (int b = 0; b < kc; b++)
+        UNROLL
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *rows[8];
+            for (int i = 0; i < 8; i++) rows[i] = q[i] + 32 * b + 16 * h;
+            transpose8x4(rows, rt->w + (size_t)b * 8 + 4 * h);
+        }
+}
+
 /* Transposes kc Q4_0 blocks of 8 rows (wb + off[i]) into rt. */
-static void tile_repack(int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
-    (void)kind;
+static void tile_repack_q4(int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
     const __m256i vidx = _mm256_loadu_si256((const __m256i *)off);
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int b = 0; b < kc; b++) {
@@ -471,16 +537,60 @@ static void tile_repack(int kind, int kc, const uint8_t *wb, const tile_off *off
     }
 }
 
+INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    if (kind_unpacked(kind)) tile_repack_unpacked(kind, kc, wb, off, rt);
+    else tile_repack_q4(kc, wb, off, rt);
+}
+
+/* acc + the dword products of 4 weight registers (quants <= 63) with 4
+ * broadcast activation dwords; two maddubs pairs: <= 4 * 63 * 127 fits int16 */
+INLINE __m256i dot4_u6(__m256i acc, const __m256i *w, const int8_t *y) {
+    UNROLL
+    for (int k = 0; k < 4; k += 2) {
+        __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_load_si256(w + k), _mm256_set1_epi32(load_i32(y + 4 * k))),
+                                     _mm256_maddubs_epi16(_mm256_load_si256(w + k + 1),
+                                                          _mm256_set1_epi32(load_i32(y + 4 * k + 4))));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, _mm256_set1_epi16(1)));
+    }
+    return acc;
+}
+
+/* tile() for an unpacked kind */
+INLINE void tile_unpacked(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv,
+                          const block_q8_0 *x0, size_t xs, __m256 *acc) {
+    for (int b = 0; b < kc; b++) {
+        const __m256i *w = rt->w + (size_t)b * 8;
+        __m256 dw = rt->d[b], mw = rt->m[b];
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
+            const int t = c * TILE_K + b;
+            __m256 dx = _mm256_set1_ps(cv.d[t]);
+            __m256i is = dot4_u6(_mm256_set1_epi32(cv.bias[t]), w, yq);
+            if (kind == KQ6K) { /* a scale per 16 weights: the halves apart */
+                __m256i ih = dot4_u6(_mm256_set1_epi32(cv.bias_hi[t]), w + 4, yq + 16);
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, dx), acc[c]);
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ih), _mm256_mul_ps(mw, dx), acc[c]);
+                continue;
+            }
+            is = dot4_u6(is, w + 4, yq + 16);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(dw, dx), acc[c]);
+            if (kind_has_min(kind)) acc[c] = _mm256_fmadd_ps(mw, _mm256_set1_ps(cv.dys[t]), acc[c]);
+        }
+    }
+}
+
 /* One 8-row x nc-column tile over kc repacked blocks. x0: column 0 at the
  * k-chunk, cv: its terms (stride TILE_K per column). */
 INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
                  size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
-    (void)kind, (void)ncols;
+    (void)ncols;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
-    for (int b = 0; b < kc; b++) {
+    if (kind_unpacked(kind)) tile_unpacked(kind, nc, kc, rt, cv, x0, xs, acc);
+    else for (int b = 0; b < kc; b++) {
         const __m256i *w = rt->w + (size_t)b * 8;
         __m256 dw = rt->d[b];
         UNROLL
