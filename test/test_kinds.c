@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "formats/gguf.h"
 #include "formats/quant.h"
@@ -130,50 +132,122 @@ static void scalar_products_are_exact(void) {
     }
 }
 
+/* n bytes whose end touches an inaccessible page, so that a kernel reading
+ * past the last row of a matrix faults */
+typedef struct {
+    void *map;
+    size_t size;
+} guard_buf;
+static void *guarded_alloc(guard_buf *g, size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), data = (n + page - 1) / page * page;
+    g->size = data + page;
+    g->map = mmap(NULL, g->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g->map == MAP_FAILED) abort();
+    mprotect((uint8_t *)g->map + data, page, PROT_NONE);
+    return (uint8_t *)g->map + data - n;
+}
+
+static int level_fail_prints;
+
+/* One type and shape on every level against scalar. Weights: the fixture's
+ * rows repeated (real blocks), rows padded by w_pad bytes, the last one
+ * ending at a PROT_NONE page. The tolerance is relative to sum |w x| over
+ * the row (exact weights times dequantized activations): the integer sums
+ * are exact, only the order of float additions may differ. Returns the
+ * worst |level - scalar| / sum |w x|. */
+static double level_check(int k, int n, int rows, int cols, int w_pad, uint64_t seed) {
+    const qi_kernels *lv[16];
+    int n_lv = kernels_available(lv, 16);
+    uint32_t t = kinds[k].type;
+    const gguf_tensor *q = fx_tensor(kinds[k].name, "q", t);
+    if (!q) return 0;
+    size_t rb = row_bytes(t, n), ws = rb + (size_t)w_pad, fx_rb = row_bytes(t, COLS);
+    guard_buf gw;
+    uint8_t *w = guarded_alloc(&gw, ws * (size_t)(rows - 1) + rb);
+    for (int r = 0; r < rows; r++)
+        for (size_t off = 0; off < rb; off += fx_rb)
+            memcpy(w + r * ws + off, (const uint8_t *)q->data + (size_t)((r + off / fx_rb + seed) % ROWS) * fx_rb,
+                   rb - off < fx_rb ? rb - off : fx_rb);
+    int nb = n / QK8_0;
+    block_q8_0 *xq = malloc(sizeof *xq * (size_t)nb * (size_t)cols);
+    float *xf = malloc(sizeof(float) * (size_t)n), *wf = malloc(sizeof(float) * (size_t)n);
+    float *xd = malloc(sizeof(float) * (size_t)n * (size_t)cols);
+    for (int c = 0; c < cols; c++) {
+        fill_x(xf, n, seed + (uint64_t)c);
+        quantize_row_q8_0(xf, xq + (size_t)c * nb, n);
+        dequantize_row(GGML_Q8_0, xq + (size_t)c * nb, xd + (size_t)c * n, n);
+    }
+    double *terms = malloc(sizeof(double) * (size_t)rows * (size_t)cols);
+    for (int r = 0; r < rows; r++) {
+        dequantize_row(t, w + r * ws, wf, n);
+        for (int c = 0; c < cols; c++) {
+            double a = 0;
+            for (int j = 0; j < n; j++) a += fabs((double)wf[j] * xd[(size_t)c * n + j]);
+            terms[(size_t)c * rows + r] = a;
+        }
+    }
+    size_t os = (size_t)rows + 3, out_n = os * (size_t)cols;
+    float *ref = malloc(sizeof(float) * out_n), *got = malloc(sizeof(float) * out_n);
+    kernels_gemm(&qi_kernels_scalar, t)(n, w, ws, rows, xq, (size_t)nb, cols, ref, os, -1);
+    double worst = 0;
+    for (int l = 0; l < n_lv; l++) {
+        qi_gemm_fn g = kernels_gemm(lv[l], t);
+        CHECK(g != NULL, "%s has no %s product", lv[l]->name, kinds[k].name);
+        if (!g) continue;
+        for (size_t i = 0; i < out_n; i++) got[i] = -12345.0f;
+        g(n, w, ws, rows, xq, (size_t)nb, cols, got, os, (rows + cols) % 3 == 0 ? 0 : -1);
+        int bad = 0, clobbered = 0;
+        for (int c = 0; c < cols; c++) {
+            for (int r = 0; r < rows; r++) {
+                size_t i = (size_t)c * os + r;
+                double s = terms[(size_t)c * rows + r], err = fabs((double)got[i] - (double)ref[i]);
+                double rel = s > 0 ? err / s : (err > 0 ? INFINITY : 0);
+                if (rel > worst) worst = rel;
+                if (!(rel <= 1e-5) && bad++ < 2 && level_fail_prints++ < 20)
+                    printf("    %s %s n=%d rows=%d cols=%d: out[c=%d][r=%d] = %.9g, scalar %.9g (terms %.3g)\n",
+                           lv[l]->name, kinds[k].name, n, rows, cols, c, r, got[i], ref[i], s);
+            }
+            for (size_t i = (size_t)c * os + rows; i < (size_t)(c + 1) * os; i++) clobbered += got[i] != -12345.0f;
+        }
+        CHECK(bad == 0, "%s %s n=%d rows=%d cols=%d: %d outputs differ from scalar", lv[l]->name, kinds[k].name, n,
+              rows, cols, bad);
+        CHECK(clobbered == 0, "%s %s n=%d rows=%d cols=%d: %d floats written outside the output", lv[l]->name,
+              kinds[k].name, n, rows, cols, clobbered);
+    }
+    munmap(gw.map, gw.size);
+    free(xq), free(xf), free(wf), free(xd), free(terms), free(ref), free(got);
+    return worst;
+}
+
 /* Every level: a product for each block type, equal to the scalar one within
- * f32 reordering, on shapes with several rows, columns and units. */
+ * f32 reordering, on the shapes the driver (kernels/driver.h) treats apart:
+ * every column count up to two of the widest register tiles and one more
+ * (decode rows and tiles, alone and as the remainder after full ones), one
+ * k-chunk and several (the later ones add to the first: 264 activation
+ * blocks pass every level's chunk of 256), row counts that are not a
+ * multiple of any tile or row pair, and odd row strides. */
 static void levels_match_scalar(void) {
     const qi_kernels *lv[16];
     int n_lv = kernels_available(lv, 16);
-    static const int shapes[][3] = {{512, 6, 1}, {512, 5, 3}, {1024, 17, 8}, {2560, 3, 13}, {256, 33, 2}};
+    static const int shapes[][3] = {{512, 6, 1},  {512, 5, 3},   {1024, 17, 8}, {2560, 3, 13}, {256, 33, 2},
+                                    {256, 1, 40}, {768, 48, 17}, {512, 31, 64}, {1024, 16, 70}, {17152, 5, 2},
+                                    {8448, 40, 3}, {4864, 21, 4}};
     uint64_t seed = 7;
     for (int k = 0; k < N_KINDS; k++) {
         uint32_t t = kinds[k].type;
         if (!kernels_gemm(&qi_kernels_scalar, t)) continue;
+        double worst = 0, e;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
-            if (n % ggml_type_block(t)) continue;
-            /* weights: the fixture's rows repeated (real blocks), one extra pad byte per row */
-            const gguf_tensor *q = fx_tensor(kinds[k].name, "q", t);
-            if (!q) break;
-            size_t rb = row_bytes(t, n), ws = rb + 1, fx_rb = row_bytes(t, COLS);
-            uint8_t *w = malloc(ws * (size_t)rows);
-            for (int r = 0; r < rows; r++)
-                for (size_t off = 0; off < rb; off += fx_rb)
-                    memcpy(w + r * ws + off, (const uint8_t *)q->data + (size_t)((r + off / fx_rb) % ROWS) * fx_rb,
-                           rb - off < fx_rb ? rb - off : fx_rb);
-            int nb = n / QK8_0;
-            block_q8_0 *xq = malloc(sizeof *xq * (size_t)nb * (size_t)cols);
-            float *xf = malloc(sizeof(float) * (size_t)n);
-            for (int c = 0; c < cols; c++) {
-                fill_x(xf, n, seed++);
-                quantize_row_q8_0(xf, xq + (size_t)c * nb, n);
-            }
-            float *ref = malloc(sizeof(float) * (size_t)rows * cols), *got = malloc(sizeof(float) * (size_t)rows * cols);
-            kernels_gemm(&qi_kernels_scalar, t)(n, w, ws, rows, xq, (size_t)nb, cols, ref, (size_t)rows, -1);
-            for (int l = 0; l < n_lv; l++) {
-                qi_gemm_fn g = kernels_gemm(lv[l], t);
-                CHECK(g != NULL, "%s has no %s product", lv[l]->name, kinds[k].name);
-                if (!g) continue;
-                g(n, w, ws, rows, xq, (size_t)nb, cols, got, (size_t)rows, -1);
-                int bad = 0;
-                for (int i = 0; i < rows * cols; i++)
-                    if (!(fabsf(got[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])))) bad++;
-                CHECK(bad == 0, "%s %s n=%d rows=%d cols=%d: %d outputs differ from scalar", lv[l]->name, kinds[k].name,
-                      n, rows, cols, bad);
-            }
-            free(w), free(xq), free(xf), free(ref), free(got);
+            if (shapes[s][0] % ggml_type_block(t)) continue;
+            e = level_check(k, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3), seed++);
+            if (e > worst) worst = e;
         }
+        for (int c = 1; c <= 17; c++)
+            for (int n = 256; n <= 8448; n += 8192) {
+                e = level_check(k, n, 19, c, c % 3, seed++);
+                if (e > worst) worst = e;
+            }
+        printf("    %s: worst |level - scalar| / sum|w x| = %.3g\n", kinds[k].name, worst);
     }
     printf("    %d levels, every block type\n", n_lv);
 }

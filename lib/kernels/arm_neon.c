@@ -52,6 +52,7 @@
 #define QI_DOT 0
 #define QI_MMLA 0
 #endif
+#define QI_KINDS QI_KINDS_BASE
 
 /* ---- quantize ------------------------------------------------------------- */
 

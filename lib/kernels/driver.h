@@ -8,11 +8,17 @@
  * (SPECIALIZE), so each combination is its own fully unrolled loop, as if
  * written out by hand.
  *
- * Adding a weight type: a kind in simd.h (QI_KINDS, kind_bytes, kind_qk),
- * its gemm_<name> field in qi_kernels and its scalar reference, and on each
- * level its branch of dec_prepare, dec_group / dec_rest (or
- * dec_group_masked) and, where the level tiles it, tile_repack and tile
- * (and TILED_MIN_COLS). Nothing here changes.
+ * Adding a weight type: a kind in simd.h (QI_KINDS_ALL, kind_bytes,
+ * kind_qk), its gemm_<name> field in qi_kernels and its scalar reference,
+ * and on each level that lists it in QI_KINDS its branch of dec_prepare,
+ * dec_group / dec_rest (or dec_group_masked) and, where the level tiles it,
+ * tile_repack and tile (and TILED_MIN_COLS). Nothing here changes.
+ *
+ * Counts of blocks here (kc, DEC_STEP, DEC_K, TILE_K, rem) are of
+ * activation blocks, 32 weights each; a weight unit of 256 (the k-quants)
+ * spans 8 of them, and a level that lists such a kind keeps DEC_STEP, DEC_K
+ * and TILE_K multiples of 8 so that groups and chunks hold whole units;
+ * kind_span(kind, nb) is their weight bytes.
  *
  * What a level defines. Notation: kind, nr (rows: 1 or 2), nc / S (columns)
  * are constants; kc: blocks in this k-chunk; x: activation blocks at the
@@ -20,6 +26,7 @@
  * acc[r][c]: the accumulator of row r, column c.
  *
  *   QI_TABLE, QI_NAME            the table's symbol and the level's name
+ *   QI_KINDS                     the kinds it has products for (simd.h)
  *   quantize_q8_0, dot_f32_k     the table's other entries
  *
  * Decode path (every kind; n_cols below TILED_MIN_COLS): per DEC_COLS
@@ -60,7 +67,8 @@
  *                                super-column: x0 its activations, cv =
  *                                tile_cols_at(tc, c0) what was prepared
  *   and either TILE_BIAS(kind), ysum32(q) and h2f(d): the driver prepares
- *   per-block bias and scale tables and cv is a tile_terms (simd.h); or
+ *   per-block bias and scale tables and cv is a tile_terms (simd.h), with
+ *   the unpacked kinds' terms too where the level defines TILE_UNPACKED; or
  *   tile_cols, tile_view, tile_prepare(kind, x, xs, ns, kc, tc) for the ns
  *   columns of a super-column, and tile_cols_at(tc, c0).
  *
@@ -86,7 +94,7 @@ INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t 
  * blocks are first copied into a zeroed group. */
 INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
                      int rem, const uint8_t *limit, dec_acc (*acc)[DEC_COLS]) {
-    const size_t bsz = kind_bytes(kind), gsz = DEC_STEP * bsz;
+    const size_t gsz = kind_span(kind, DEC_STEP);
     dec_mask dmask = dec_rest_mask(kind, rem);
     if (p[nr - 1] + gsz <= limit) {
         dec_group_masked(kind, nr, nc, p, dc, gi, acc, dmask);
@@ -95,8 +103,8 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
         const uint8_t *bp[2];
         UNROLL
         for (int r = 0; r < nr; r++) {
-            memset(buf[r], 0, sizeof buf[r]);
-            memcpy(buf[r], p[r], (size_t)rem * bsz);
+            memset(buf[r], 0, gsz);
+            memcpy(buf[r], p[r], kind_span(kind, rem));
             bp[r] = buf[r];
         }
         dec_group_masked(kind, nr, nc, bp, dc, gi, acc, dmask);
@@ -108,7 +116,7 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
  * prefetching pf bytes ahead (0: none) */
 INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
                         const uint8_t *limit, const dec_cols *dc, float *out, size_t os, int accum, int pf) {
-    const size_t gsz = DEC_STEP * kind_bytes(kind);
+    const size_t gsz = kind_span(kind, DEC_STEP);
     dec_acc acc[2][DEC_COLS];
     UNROLL
     for (int r = 0; r < nr; r++)
@@ -154,17 +162,16 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 #else
     pf = 0;
 #endif
-    const size_t bsz = kind_bytes(kind);
-    /* weight blocks per row; activation blocks per weight block */
-    const int nb = n / kind_qk(kind), xpb = kind_qk(kind) / QK8_0;
-    const uint8_t *limit = w + (size_t)(n_rows - 1) * ws + (size_t)nb * bsz;
+    /* activation blocks per row (a multiple of the weight blocks') */
+    const int nb = n / kind_qk(kind) * (kind_qk(kind) / QK8_0);
+    const uint8_t *limit = w + (size_t)(n_rows - 1) * ws + kind_span(kind, nb);
     dec_cols dc;
     for (int c0 = 0; c0 < n_cols; c0 += DEC_COLS) {
         int nc = n_cols - c0 < DEC_COLS ? n_cols - c0 : DEC_COLS;
         for (int k0 = 0; k0 < nb; k0 += DEC_K) {
             int kc = nb - k0 < DEC_K ? nb - k0 : DEC_K;
-            for (int c = 0; c < nc; c++) dec_prepare(kind, x + (size_t)(c0 + c) * xs + (size_t)k0 * xpb, kc, c, &dc);
-            const uint8_t *wk = w + (size_t)k0 * bsz;
+            for (int c = 0; c < nc; c++) dec_prepare(kind, x + (size_t)(c0 + c) * xs + (size_t)k0, kc, c, &dc);
+            const uint8_t *wk = w + kind_span(kind, k0);
             float *o = out + (size_t)c0 * os;
             int accum = k0 > 0;
 #define DEC_NC(K, NC) dec_rows(K, NC, kc, wk, ws, n_rows, limit, &dc, o, os, accum, pf)
@@ -190,35 +197,50 @@ static void gemm_decode(int kind, int n, const uint8_t *w, size_t ws, int n_rows
 typedef struct {
     int32_t *bias;
     float *d;
+    int32_t *bias_hi;
+    float *dys;
 } tile_cols;
 typedef tile_terms tile_view;
 
-/* the ns columns at x: per block, TILE_BIAS(kind) * sum(y) and d_x */
+/* the ns columns at x: per block, the terms of tile_terms */
 INLINE void tile_prepare(const int kind, const block_q8_0 *x, size_t xs, int ns, int kc, tile_cols *tc) {
-    (void)kind;
-    const int32_t mul = TILE_BIAS(kind);
     for (int c = 0; c < ns; c++)
         for (int b = 0; b < kc; b++) {
             const block_q8_0 *xb = x + (size_t)c * xs + b;
-            tc->bias[c * TILE_K + b] = mul ? mul * ysum32(xb->qs) : 0;
-            tc->d[c * TILE_K + b] = h2f(xb->d);
+            const int i = c * TILE_K + b;
+            tc->d[i] = h2f(xb->d);
+            if (!kind_unpacked(kind)) {
+                const int32_t mul = TILE_BIAS(kind);
+                tc->bias[i] = mul ? mul * ysum32(xb->qs) : 0;
+                continue;
+            }
+            int32_t lo = 0, hi = 0;
+            for (int j = 0; j < QK8_0 / 2; j++) lo += xb->qs[j], hi += xb->qs[QK8_0 / 2 + j];
+            tc->bias[i] = kind == KQ6K ? -32 * lo : -kind_offset(kind) * (lo + hi);
+            tc->bias_hi[i] = -32 * hi;
+            tc->dys[i] = tc->d[i] * (float)(lo + hi);
         }
 }
 
 INLINE tile_view tile_cols_at(const tile_cols *tc, int c0) {
-    return (tile_view){tc->bias + c0 * TILE_K, tc->d + c0 * TILE_K};
+    return (tile_view){tc->bias + c0 * TILE_K, tc->d + c0 * TILE_K, tc->bias_hi ? tc->bias_hi + c0 * TILE_K : NULL,
+                       tc->dys ? tc->dys + c0 * TILE_K : NULL};
 }
 #endif
 
 INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int n_rows, const block_q8_0 *x,
                          size_t xs, int n_cols, float *out, size_t os) {
-    const size_t bsz = kind_bytes(kind);
-    const int nb = n / kind_qk(kind), xpb = kind_qk(kind) / QK8_0;
+    const int nb = n / kind_qk(kind) * (kind_qk(kind) / QK8_0);
     tile_rows rt;
 #ifdef TILE_BIAS
     int32_t bias[SUPER_COLS * TILE_K];
     float d[SUPER_COLS * TILE_K];
-    tile_cols tc = {bias, d};
+    tile_cols tc = {bias, d, NULL, NULL};
+#ifdef TILE_UNPACKED
+    int32_t bias_hi[SUPER_COLS * TILE_K];
+    float dys[SUPER_COLS * TILE_K];
+    if (kind_unpacked(kind)) tc.bias_hi = bias_hi, tc.dys = dys;
+#endif
 #else
     tile_cols tc;
 #endif
@@ -226,13 +248,13 @@ INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int
         int ns = n_cols - s0 < SUPER_COLS ? n_cols - s0 : SUPER_COLS;
         for (int k0 = 0; k0 < nb; k0 += TILE_K) {
             int kc = nb - k0 < TILE_K ? nb - k0 : TILE_K;
-            const block_q8_0 *xk = x + (size_t)k0 * xpb;
+            const block_q8_0 *xk = x + (size_t)k0;
             tile_prepare(kind, xk + (size_t)s0 * xs, xs, ns, kc, &tc);
             for (int r0 = 0; r0 < n_rows; r0 += TILE_ROWS) {
                 int rr = n_rows - r0 < TILE_ROWS ? n_rows - r0 : TILE_ROWS;
                 tile_off off[TILE_ROWS];
                 for (int i = 0; i < TILE_ROWS; i++) off[i] = (tile_off)((size_t)(i < rr ? i : rr - 1) * ws);
-                tile_repack(kind, kc, w + (size_t)r0 * ws + (size_t)k0 * bsz, off, &rt);
+                tile_repack(kind, kc, w + (size_t)r0 * ws + kind_span(kind, k0), off, &rt);
                 for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
                     int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
                     const block_q8_0 *x0 = xk + (size_t)(s0 + c0) * xs;

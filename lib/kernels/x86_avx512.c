@@ -52,6 +52,7 @@
 #define QI_NAME "avx512"
 #define QI_VNNI 0
 #endif
+#define QI_KINDS QI_KINDS_ALL
 
 /* ---- quantize ------------------------------------------------------------- */
 
@@ -161,8 +162,17 @@ typedef struct {
     __m512 dx;
 } dgroup;
 
+/* What the unpacked kinds (simd.h) take of the same column and group, in
+ * the Q8_0 lane order: dys = dx * sum(y), for the min term; ys16 (Q6_K):
+ * words 2L, 2L+1 the sums of y[0..15] and y[16..31] of the block in lane L. */
+typedef struct {
+    __m512 dys;
+    __m512i ys16;
+} dgroup_x;
+
 typedef struct {
     dgroup g[DEC_COLS * DEC_GROUPS];
+    dgroup_x gx[DEC_COLS * DEC_GROUPS];
 } dec_cols;
 typedef __m512 dec_acc;
 typedef __mmask16 dec_mask;
@@ -170,17 +180,33 @@ typedef __mmask16 dec_mask;
 
 static void dec_prepare(int kind, const block_q8_0 *x, int kc, int c, dec_cols *dc) {
     dgroup *g = dc->g + c * DEC_GROUPS;
+    dgroup_x *gx = dc->gx + c * DEC_GROUPS;
     int ng = (kc + 15) / 16;
     for (int gi = 0; gi < ng; gi++) {
         uint8_t *yb = (uint8_t *)g[gi].y;
         int32_t bias[16];
-        float dx[16];
+        float dx[16], dys[16];
+        int16_t ys16[32];
         memset(yb, 0, sizeof g[gi].y);
         for (int i = 0; i < 16; i++) {
             int b = gi * 16 + i, lane = kind == KQ4 ? lane_q4(i) : lane_q8(i);
             if (b >= kc) {
                 bias[lane] = 0;
-                dx[lane] = 0;
+                dx[lane] = dys[lane] = 0;
+                ys16[2 * lane] = ys16[2 * lane + 1] = 0;
+                continue;
+            }
+            if (kind_unpacked(kind)) {
+                const block_q8_0 *xb = x + b;
+                memcpy(yb + (i / 2) * 64 + (i % 2) * 32, xb->qs, 32);
+                int32_t lo = 0, hi = 0;
+                for (int j = 0; j < 16; j++) lo += xb->qs[j], hi += xb->qs[16 + j];
+                /* Q6_K's offset meets its scales per 16: added in dec_group_unpacked */
+                bias[lane] = kind == KQ6K ? 0 : -kind_offset(kind) * (lo + hi);
+                dx[lane] = h2f(xb->d);
+                dys[lane] = dx[lane] * (float)(lo + hi);
+                ys16[2 * lane] = (int16_t)lo;
+                ys16[2 * lane + 1] = (int16_t)hi;
                 continue;
             }
             const block_q8_0 *xb = x + b;
@@ -196,6 +222,10 @@ static void dec_prepare(int kind, const block_q8_0 *x, int kc, int c, dec_cols *
         }
         g[gi].bias = _mm512_loadu_si512(bias);
         g[gi].dx = _mm512_loadu_ps(dx);
+        if (kind_unpacked(kind)) {
+            gx[gi].dys = _mm512_loadu_ps(dys);
+            gx[gi].ys16 = _mm512_loadu_si512(ys16);
+        }
     }
 }
 
@@ -308,11 +338,158 @@ INLINE void dec_group_q8(const int nr, const int nc, const uint8_t *const *p, co
     }
 }
 
+/* ---- unpacked kinds: 16 blocks (or 2 superblocks) of one row at a time ------ */
+
+/* The block in each lane of reduce8's order (the inverse of lane_q8). */
+#define LANE_BLOCKS(B) 0 * (B), 2 * (B), 4 * (B), 6 * (B), 1 * (B), 3 * (B), 5 * (B), 7 * (B), \
+                       8 * (B), 10 * (B), 12 * (B), 14 * (B), 9 * (B), 11 * (B), 13 * (B), 15 * (B)
+
+/* One row's group, unpacked: q[j] the quants (0..63) of blocks 2j, 2j+1 in
+ * weight order, as the activations are laid out; d, m per block (lane
+ * order). Q6_K: sub[j] the 16-weight scale of each word of a maddubs
+ * result of q[j]; subb words 2L, 2L+1: -32 * the scales of the block in
+ * lane L (its offset, against ys16). */
+typedef struct {
+    __m512i q[8];
+    __m512 d, m;
+    __m512i sub[8], subb;
+} ugroup;
+
+/* 16 blocks of 32 weights (Q4_1, Q5_0, Q5_1) */
+INLINE void unpack_32(const int kind, const uint8_t *p, ugroup *u) {
+    const size_t bsz = kind_bytes(kind);
+    const int has_m = kind_has_min(kind), five = kind != KQ4_1;
+    const size_t qh_at = has_m ? 4 : 2, qs_at = qh_at + (five ? 4 : 0);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), hi_half = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+    UNROLL
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *a = p + 2 * j * bsz, *b = a + bsz;
+        /* 128-bit lanes qs(a), qs(a), qs(b), qs(b): low, high nibbles */
+        __m512i z = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(a + qs_at)))),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b + qs_at))), 1);
+        __m512i q = _mm512_and_si512(_mm512_srlv_epi64(z, hi_half), m4);
+        if (five) { /* bit t of qh is bit 4 of weight t */
+            __mmask64 h = _cvtu64_mask64((uint64_t)(uint32_t)load_i32(a + qh_at) |
+                                         (uint64_t)(uint32_t)load_i32(b + qh_at) << 32);
+            q = _mm512_mask_add_epi8(q, h, q, _mm512_set1_epi8(16));
+        }
+        u->q[j] = q;
+    }
+    /* d (and m) of the 16 blocks, one dword each, in lane order */
+    const int32_t at[16] = {LANE_BLOCKS((int32_t)bsz)};
+    __m512i dm = _mm512_i32gather_epi32(_mm512_loadu_si512(at), p, 1);
+    u->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dm));
+    if (has_m) u->m = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
+}
+
+/* per-group byte values of 2 superblocks (8 each, group order) -> 16 floats
+ * in lane order */
+INLINE __m512 kq_lanes(uint64_t v0, uint64_t v1) {
+    static const int8_t order[16] = {LANE_BLOCKS(1)};
+    __m128i v = _mm_shuffle_epi8(_mm_set_epi64x((long long)v1, (long long)v0), _mm_loadu_si128((const __m128i *)order));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(v));
+}
+
+/* an f16 field of 2 superblocks (at p + at, p + bsz + at): 8 lanes each */
+INLINE __m512 kq_halves(const uint8_t *p, size_t bsz, size_t at) {
+    uint16_t h0, h1;
+    memcpy(&h0, p + at, 2);
+    memcpy(&h1, p + bsz + at, 2);
+    return _mm512_insertf32x8(_mm512_set1_ps(h2f(h0)), _mm256_set1_ps(h2f(h1)), 1);
+}
+
+/* 2 superblocks (Q4_K, Q5_K, Q6_K) */
+INLINE void unpack_k(const int kind, const uint8_t *p, ugroup *u) {
+    const size_t bsz = kind_bytes(kind);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    UNROLL
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *sb = p + (j / 4) * bsz;
+        const int i = j % 4; /* groups 2i, 2i+1 of the superblock */
+        if (kind == KQ6K) {
+            /* groups 2i, 2i+1: ql[64h..] nibbles s and qh[32h..] bits s, s+2 */
+            const int h = i / 2, sh = 4 * (i % 2);
+            __m512i lo = _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(sb + 64 * h), sh), m4);
+            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(sb + 128 + 32 * h)));
+            __m512i hb = _mm512_and_si512(_mm512_srlv_epi64(qh, _mm512_setr_epi64(sh, sh, sh, sh, sh + 2, sh + 2,
+                                                                                   sh + 2, sh + 2)),
+                                          _mm512_set1_epi8(3));
+            u->q[j] = _mm512_or_si512(lo, _mm512_slli_epi16(hb, 4));
+        } else {
+            /* groups 2i, 2i+1: low, high nibbles of qs[32i..32i+31] */
+            const uint8_t *qs = sb + (kind == KQ5K ? 48 : 16) + 32 * i;
+            __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qs));
+            __m512i q = _mm512_and_si512(_mm512_srlv_epi64(v, _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4)), m4);
+            if (kind == KQ5K) { /* bit g of qh[l]: bit 4 of weight l of group g */
+                __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(sb + 16)));
+                __m512i sel = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * i))),
+                                                 _mm256_set1_epi8((char)(1 << (2 * i + 1))), 1);
+                q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, sel), q, _mm512_set1_epi8(16));
+            }
+            u->q[j] = q;
+        }
+    }
+    if (kind == KQ6K) {
+        u->d = kq_halves(p, bsz, offsetof(block_q6_K, d));
+        /* word k: scale of 16-weight part k (k < 16: first superblock) */
+        __m512i sc = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p + offsetof(block_q6_K, scales)))),
+            _mm_loadu_si128((const __m128i *)(p + bsz + offsetof(block_q6_K, scales))), 1));
+        /* word t of a maddubs result of q[j] belongs to part 4j + t / 8 */
+        static const uint16_t part[32] __attribute__((aligned(64))) = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                                       2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+        UNROLL
+        for (int j = 0; j < 8; j++)
+            u->sub[j] = _mm512_permutexvar_epi16(_mm512_add_epi16(_mm512_load_si512(part), _mm512_set1_epi16((short)(4 * j))), sc);
+        static const uint16_t lane_parts[32] __attribute__((aligned(64))) = {
+            0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 16, 17, 20, 21, 24, 25, 28, 29, 18, 19, 22, 23, 26, 27, 30, 31};
+        u->subb = _mm512_mullo_epi16(_mm512_permutexvar_epi16(_mm512_load_si512(lane_parts), sc), _mm512_set1_epi16(-32));
+    } else {
+        uint64_t sc0, m0, sc1, m1;
+        kq_scales8(p + 4, &sc0, &m0);
+        kq_scales8(p + bsz + 4, &sc1, &m1);
+        /* exact products, as scalar.c's d * sc and -(dmin * m) */
+        u->d = _mm512_mul_ps(kq_halves(p, bsz, 0), kq_lanes(sc0, sc1));
+        u->m = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(kq_halves(p, bsz, 2), kq_lanes(m0, m1)));
+    }
+}
+
+/* 16 blocks of an unpacked kind, nr rows, against nc prepared columns */
+INLINE void dec_group_unpacked(const int kind, const int nr, const int nc, const uint8_t *const *p, const dgroup *g,
+                               const dgroup_x *gx, size_t gstride, __m512 (*acc)[DEC_COLS], __mmask16 dmask) {
+    UNROLL
+    for (int r = 0; r < nr; r++) {
+        ugroup u;
+        if (kind_super(kind)) unpack_k(kind, p[r], &u);
+        else unpack_32(kind, p[r], &u);
+        __m512 dw = _mm512_maskz_mov_ps(dmask, u.d);
+        __m512 mw = kind_has_min(kind) ? _mm512_maskz_mov_ps(dmask, u.m) : _mm512_setzero_ps();
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const dgroup *gc = g + c * gstride;
+            __m512i s[8];
+            UNROLL
+            for (int j = 0; j < 8; j++) {
+                /* quants <= 63: a maddubs pair stays below 2^15 */
+                if (kind == KQ6K) s[j] = _mm512_madd_epi16(_mm512_maddubs_epi16(u.q[j], gc->y[j]), u.sub[j]);
+                else if (QI_VNNI) s[j] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u.q[j], gc->y[j]);
+                else s[j] = _mm512_madd_epi16(_mm512_maddubs_epi16(u.q[j], gc->y[j]), _mm512_set1_epi16(1));
+            }
+            __m512i t = _mm512_add_epi32(reduce8(s), gc->bias);
+            if (kind == KQ6K) t = _mm512_add_epi32(t, _mm512_madd_epi16(u.subb, gx[c * gstride].ys16));
+            acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dw, gc->dx), acc[r][c]);
+            if (kind_has_min(kind)) acc[r][c] = _mm512_fmadd_ps(mw, gx[c * gstride].dys, acc[r][c]);
+        }
+    }
+}
+
 /* 16 blocks of nr rows (group gi) against nc prepared columns */
 INLINE void dec_group_masked(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc,
                              int gi, dec_acc (*acc)[DEC_COLS], dec_mask dmask) {
     if (kind == KQ4) dec_group_q4(nr, nc, p, dc->g + gi, DEC_GROUPS, acc, dmask);
-    else dec_group_q8(nr, nc, p, dc->g + gi, DEC_GROUPS, acc, dmask);
+    else if (kind == KQ8) dec_group_q8(nr, nc, p, dc->g + gi, DEC_GROUPS, acc, dmask);
+    else dec_group_unpacked(kind, nr, nc, p, dc->g + gi, dc->gx + gi, DEC_GROUPS, acc, dmask);
 }
 
 /* the lanes of the first rem blocks of a group */
@@ -335,6 +512,7 @@ INLINE float dec_sum(dec_acc a) { return _mm512_reduce_add_ps(a); }
  * columns) beats the tiled one, whose repacking then serves too few columns */
 #define TILED_MIN_COLS(kind) 5
 #define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : -128)
+#define TILE_UNPACKED 1 /* the unpacked kinds are tiled too: the driver prepares their terms */
 
 /* Registers per repacked block: lane i of w[k] holds the 4 weight bytes of
  * row i that meet activation dword k (k < 8). Q8_0 without VNNI keeps the
@@ -344,6 +522,7 @@ INLINE float dec_sum(dec_acc a) { return _mm512_reduce_add_ps(a); }
 typedef struct {
     __m512i w[TILE_K * WREGS(KQ8)]; /* WREGS(kind) per block */
     __m512 d[TILE_K];               /* the 16 rows' scales per block */
+    __m512 m[TILE_K];               /* unpacked kinds: their mins (Q6_K: the scales of weights 16..31) */
 } tile_rows;
 typedef int32_t tile_off; /* the scale gather's indices */
 
@@ -368,8 +547,63 @@ INLINE void transpose4(const __m512i *z, __m512i *r) {
     r[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
+/* kc blocks of one row of an unpacked kind at p: quants (0..63) in weight
+ * order at q, 32 bytes a block; scale and min (Q6_K: the scales of each
+ * half) of block b at d[16 b], m[16 b] */
+INLINE void unpack_row(const int kind, const uint8_t *p, int kc, uint8_t *q, float *d, float *m) {
+    static const int8_t lane_block[16] = {LANE_BLOCKS(1)};
+    for (int b0 = 0; b0 < kc; b0 += 16) {
+        const int nblk = kc - b0 < 16 ? kc - b0 : 16;
+        const uint8_t *src = p + kind_span(kind, b0);
+        uint8_t buf[2 * KIND_MAX_BYTES > 16 * sizeof(block_q5_1) ? 2 * KIND_MAX_BYTES : 16 * sizeof(block_q5_1)];
+        if (nblk < 16) { /* the row's last blocks: read no further */
+            memset(buf, 0, sizeof buf);
+            memcpy(buf, src, kind_span(kind, nblk));
+            src = buf;
+        }
+        ugroup u;
+        if (kind_super(kind)) unpack_k(kind, src, &u);
+        else unpack_32(kind, src, &u);
+        UNROLL
+        for (int j = 0; j < 8; j++) _mm512_storeu_si512(q + (size_t)(b0 + 2 * j) * 32, u.q[j]);
+        if (kind == KQ6K) {
+            for (int sb = 0; sb < nblk / 8; sb++) {
+                const block_q6_K *k6 = (const block_q6_K *)(const void *)(src + sb * sizeof(block_q6_K));
+                float dk = h2f(k6->d);
+                for (int i = 0; i < 8; i++) {
+                    d[16 * (b0 + 8 * sb + i)] = dk * (float)k6->scales[2 * i];
+                    m[16 * (b0 + 8 * sb + i)] = dk * (float)k6->scales[2 * i + 1];
+                }
+            }
+            continue;
+        }
+        float dl[16], ml[16];
+        _mm512_storeu_ps(dl, u.d);
+        _mm512_storeu_ps(ml, kind_has_min(kind) ? u.m : _mm512_setzero_ps());
+        for (int l = 0; l < 16; l++)
+            if (lane_block[l] < nblk) d[16 * (b0 + lane_block[l])] = dl[l], m[16 * (b0 + lane_block[l])] = ml[l];
+    }
+}
+
 /* Transposes kc blocks of 16 rows (wb + off[i]) into rt. */
 INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    if (kind_unpacked(kind)) { /* each row unpacked once, then transposed as Q8_0 */
+        uint8_t q[16][TILE_K * 32] __attribute__((aligned(64)));
+        static const int32_t qoff[16] = {0 * TILE_K * 32, 1 * TILE_K * 32, 2 * TILE_K * 32, 3 * TILE_K * 32,
+                                         4 * TILE_K * 32, 5 * TILE_K * 32, 6 * TILE_K * 32, 7 * TILE_K * 32,
+                                         8 * TILE_K * 32, 9 * TILE_K * 32, 10 * TILE_K * 32, 11 * TILE_K * 32,
+                                         12 * TILE_K * 32, 13 * TILE_K * 32, 14 * TILE_K * 32, 15 * TILE_K * 32};
+        for (int i = 0; i < 16; i++) unpack_row(kind, wb + off[i], kc, q[i], (float *)rt->d + i, (float *)rt->m + i);
+        for (int b = 0; b < kc; b++) {
+            __m512i *w = rt->w + (size_t)b * 8, z[4];
+            UNROLL
+            for (int h = 0; h < 2; h++) {
+                load_rows4x4(&q[0][0] + 32 * b + 16 * h, qoff, z);
+                transpose4(z, w + 4 * h);
+            }
+        }
+        return;
+    }
     const size_t bsz = kind_bytes(kind);
     const int nw = WREGS(kind);
     const __m512i vidx = _mm512_loadu_si512(off);
@@ -409,6 +643,53 @@ INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_of
 
 /* One 16-row x nc-column tile over kc repacked blocks. x0: column 0 at the
  * k-chunk, cv: its terms (stride TILE_K per column). */
+/* acc + the dword products of 4 weight registers (quants <= 63) with 4
+ * broadcast activation dwords */
+INLINE __m512i dot4_u6(__m512i acc, const __m512i *w, const int8_t *y) {
+#if QI_VNNI
+    UNROLL
+    for (int k = 0; k < 4; k++) acc = _mm512_dpbusd_epi32(acc, w[k], _mm512_set1_epi32(load_i32(y + 4 * k)));
+    return acc;
+#else
+    /* two maddubs pairs: <= 4 * 63 * 127 fits int16 */
+    const __m512i ones = _mm512_set1_epi16(1);
+    UNROLL
+    for (int k = 0; k < 4; k += 2) {
+        __m512i s = _mm512_add_epi16(_mm512_maddubs_epi16(w[k], _mm512_set1_epi32(load_i32(y + 4 * k))),
+                                     _mm512_maddubs_epi16(w[k + 1], _mm512_set1_epi32(load_i32(y + 4 * k + 4))));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(s, ones));
+    }
+    return acc;
+#endif
+}
+
+/* tile() for an unpacked kind */
+INLINE void tile_unpacked(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv,
+                          const block_q8_0 *x0, size_t xs, __m512 *acc) {
+    for (int b = 0; b < kc; b++) {
+        __m512i wl[8];
+        UNROLL
+        for (int k = 0; k < 8; k++) wl[k] = _mm512_load_si512(rt->w + (size_t)b * 8 + k);
+        __m512 dw = rt->d[b], mw = rt->m[b];
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
+            const int t = c * TILE_K + b;
+            __m512 dx = _mm512_set1_ps(cv.d[t]);
+            __m512i is = dot4_u6(_mm512_set1_epi32(cv.bias[t]), wl, yq);
+            if (kind == KQ6K) { /* a scale per 16 weights: the halves apart */
+                __m512i ih = dot4_u6(_mm512_set1_epi32(cv.bias_hi[t]), wl + 4, yq + 16);
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, dx), acc[c]);
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ih), _mm512_mul_ps(mw, dx), acc[c]);
+                continue;
+            }
+            is = dot4_u6(is, wl + 4, yq + 16);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, dx), acc[c]);
+            if (kind_has_min(kind)) acc[c] = _mm512_fmadd_ps(mw, _mm512_set1_ps(cv.dys[t]), acc[c]);
+        }
+    }
+}
+
 INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
                  size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
     (void)ncols;
@@ -416,7 +697,8 @@ INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile
     __m512 acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
-    for (int b = 0; b < kc; b++) {
+    if (kind_unpacked(kind)) tile_unpacked(kind, nc, kc, rt, cv, x0, xs, acc);
+    else for (int b = 0; b < kc; b++) {
         const __m512i *w = rt->w + (size_t)b * nw;
         __m512i wl[8];
         UNROLL
