@@ -27,7 +27,7 @@
  *     out[c * out_stride + r] = dot(W[r], X[c])     r < n_rows, c < n_cols
  * n is a multiple of the type's block (32, or 256 for the k-quants). Activations must lie in -127..127, as quantize_q8_0
  * makes them (the SIMD sign tricks rely on it); weights may use all of int8.
- * Implementations block rows x columns in registers, with up to ~50 KiB of
+ * Implementations block rows x columns in registers, with up to ~100 KiB of
  * stack for a repacked tile. prefetch: bytes ahead in the weight stream that
  * the few-column (decode) path prefetches; -1 = the level's own distance,
  * 0 = none (a hint: results do not depend on it; levels without software

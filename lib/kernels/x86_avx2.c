@@ -22,6 +22,14 @@
  *    int16 sums of the 8 products of a block stay below 2^15
  *    (8 * 2 * 15 * 128).
  *
+ *  - the unpacked kinds (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K; simd.h): each
+ *    row's 8 blocks (one superblock) become unsigned quants 0..63 in weight
+ *    order, one block per register, against activations in block order;
+ *    offsets (Q5_0's -16) go in the per-block bias, Q6_K's -32 meets its
+ *    scales per 16 (vpmaddwd by the scales, then their product with the
+ *    activations' half sums), mins as d_x * sum(y) times the row's min.
+ *    Tiled from 5 columns: rows unpacked once per tile, then transposed.
+ *
  * This file holds those pieces (decode groups, tile, repack) and quantize /
  * dot; the loops around them, the entry points and the table are driver.h's,
  * shared by every level. */

@@ -31,6 +31,14 @@
  *    step updates 16 rows, so a lane accumulates the exact block sum of its
  *    row; each weight vector is reused for 8 columns in registers.
  *
+ * The unpacked kinds (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K; simd.h) become, per
+ * row and 16 blocks (2 superblocks), unsigned quants 0..63 in weight order,
+ * the Q8_0 layout, so they share its reduction; Q5's fifth bits come in as
+ * byte masks. Offsets (Q5_0's -16) go in the per-block bias; Q6_K's -32
+ * meets its scales per 16 (vpmaddwd by the scales, then their product with
+ * the activations' half sums); mins are d_x * sum(y) times the row's min.
+ * Their tiles unpack each row once and transpose it as Q8_0.
+ *
  * This file holds those pieces (decode groups, tile, repack) and quantize /
  * dot; the loops around them, the entry points and the table are driver.h's,
  * shared by every level. */
