@@ -52,7 +52,7 @@
 #define QI_DOT 0
 #define QI_MMLA 0
 #endif
-#define QI_KINDS QI_KINDS_BASE
+#define QI_KINDS QI_KINDS_ALL
 
 /* ---- quantize ------------------------------------------------------------- */
 
@@ -106,12 +106,13 @@ static float dot_f32_k(const float *a, const float *b, int n) {
 INLINE int32_t ysum32(const int8_t *q) { return (int32_t)vaddlvq_s8(vld1q_s8(q)) + vaddlvq_s8(vld1q_s8(q + 16)); }
 
 /* One Q4_0 block: nibbles lo (weights 0..15), hi (16..31) against y[0..15],
- * y[16..31]; 4 lanes of partial sums of sum q*y. */
+ * y[16..31]; 4 lanes of partial sums of sum q*y. Also the unpacked kinds'
+ * quants (0..63). */
 INLINE int32x4_t dot_q4(int8x16_t lo, int8x16_t hi, int8x16_t ya, int8x16_t yb) {
 #if QI_DOT
     return vdotq_s32(vdotq_s32(vdupq_n_s32(0), lo, ya), hi, yb);
 #else
-    /* 4 products of a nibble and an int8 per int16 lane: <= 4 * 15 * 128 */
+    /* 4 products of a quant and an int8 per int16 lane: <= 4 * 63 * 127 */
     int16x8_t p = vmull_s8(vget_low_s8(lo), vget_low_s8(ya));
     p = vmlal_high_s8(p, lo, ya);
     p = vmlal_s8(p, vget_low_s8(hi), vget_low_s8(yb));
@@ -134,7 +135,99 @@ INLINE int32x4_t dot_q8(int8x16_t wa, int8x16_t wb, int8x16_t ya, int8x16_t yb) 
 #endif
 }
 
+/* 16 weights (-32..31: Q6_K's, offset taken off) against 16 activations; 4
+ * lanes of partial sums */
+INLINE int32x4_t dot16(int8x16_t w, int8x16_t y) {
+#if QI_DOT
+    return vdotq_s32(vdupq_n_s32(0), w, y);
+#else
+    return vpaddlq_s16(vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(y)), w, y));
+#endif
+}
+
 static inline float h2f(uint16_t h) { return fp16_to_fp32(h); }
+
+/* ---- the unpacked kinds (simd.h): quants 0..63 in the Q8_0 lane layout ------- */
+
+/* 0x10 in lane l where bit l + 16 * hi of h is set: bit 4 of 16 weights */
+INLINE uint8x16_t bit4_of(uint32_t h, int hi) {
+    uint8x16_t sel = vqtbl1q_u8(vreinterpretq_u8_u32(vdupq_n_u32(h)),
+                                vcombine_u8(vdup_n_u8((uint8_t)(2 * hi)), vdup_n_u8((uint8_t)(2 * hi + 1))));
+    uint8x16_t bits = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ull));
+    return vandq_u8(vtstq_u8(sel, bits), vdupq_n_u8(0x10));
+}
+
+/* One block of Q4_1, Q5_0 or Q5_1 at b: quants of weights 0..15 (a), 16..31 */
+INLINE void unpack_block32(const int kind, const uint8_t *b, int8x16_t *a, int8x16_t *hi) {
+    const int qs_at = kind == KQ4_1 ? 4 : kind == KQ5_0 ? 6 : 8;
+    uint8x16_t v = vld1q_u8(b + qs_at);
+    uint8x16_t lo = vandq_u8(v, vdupq_n_u8(0x0f)), up = vshrq_n_u8(v, 4);
+    if (kind != KQ4_1) {
+        uint32_t h;
+        memcpy(&h, b + qs_at - 4, 4);
+        lo = vorrq_u8(lo, bit4_of(h, 0));
+        up = vorrq_u8(up, bit4_of(h, 1));
+    }
+    *a = vreinterpretq_s8_u8(lo);
+    *hi = vreinterpretq_s8_u8(up);
+}
+
+/* Blocks 4h..4h+3 of the superblock (Q4_K, Q5_K, Q6_K) at p: a[i], b[i] the
+ * quants of block 4h+i as unpack_block32's; d, m: per block, as scalar.c's
+ * d * sc and -(dmin * m) (Q6_K: d alone; sc the scales of the 16-weight
+ * halves, [lo, hi] of blocks 0, 1 in sc[0], of blocks 2, 3 in sc[1]) */
+INLINE void unpack_super_half(const int kind, const uint8_t *p, const int h, int8x16_t *a, int8x16_t *b,
+                              float32x4_t *d, float32x4_t *m, int32x4_t *sc) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0f);
+    if (kind == KQ6K) {
+        const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
+        uint8x16_t h0 = vld1q_u8(qh), h1 = vld1q_u8(qh + 16);
+        UNROLL
+        for (int i = 0; i < 4; i++) { /* group 4h+i: nibbles of ql[32(i%2)..], qh bits 2i, 2i+1 */
+            uint8x16_t l0 = vld1q_u8(ql + 32 * (i % 2)), l1 = vld1q_u8(ql + 32 * (i % 2) + 16);
+            if (i < 2) l0 = vandq_u8(l0, m4), l1 = vandq_u8(l1, m4);
+            else l0 = vshrq_n_u8(l0, 4), l1 = vshrq_n_u8(l1, 4);
+            const int8x16_t sh = vdupq_n_s8((int8_t)(4 - 2 * i)); /* bits 2i, 2i+1 to 4, 5 */
+            a[i] = vreinterpretq_s8_u8(vorrq_u8(l0, vandq_u8(vshlq_u8(h0, sh), vdupq_n_u8(0x30))));
+            b[i] = vreinterpretq_s8_u8(vorrq_u8(l1, vandq_u8(vshlq_u8(h1, sh), vdupq_n_u8(0x30))));
+        }
+        uint16_t dh;
+        memcpy(&dh, p + offsetof(block_q6_K, d), 2);
+        *d = vdupq_n_f32(h2f(dh));
+        int16x8_t s16 = vmovl_s8(vld1_s8((const int8_t *)p + offsetof(block_q6_K, scales) + 8 * h));
+        sc[0] = vmovl_s16(vget_low_s16(s16));
+        sc[1] = vmovl_high_s16(s16);
+        return;
+    }
+    const uint8_t *qs = p + (kind == KQ5K ? 48 : 16) + 64 * h;
+    UNROLL
+    for (int j = 0; j < 2; j++) { /* blocks 2j, 2j+1: low, high nibbles of qs[32j..32j+31] */
+        uint8x16_t v0 = vld1q_u8(qs + 32 * j), v1 = vld1q_u8(qs + 32 * j + 16);
+        a[2 * j] = vreinterpretq_s8_u8(vandq_u8(v0, m4));
+        b[2 * j] = vreinterpretq_s8_u8(vandq_u8(v1, m4));
+        a[2 * j + 1] = vreinterpretq_s8_u8(vshrq_n_u8(v0, 4));
+        b[2 * j + 1] = vreinterpretq_s8_u8(vshrq_n_u8(v1, 4));
+    }
+    if (kind == KQ5K) {
+        uint8x16_t h0 = vld1q_u8(p + 16), h1 = vld1q_u8(p + 32);
+        UNROLL
+        for (int i = 0; i < 4; i++) { /* bit g = 4h+i of qh[l] to bit 4 of weight l */
+            const int8x16_t sh = vdupq_n_s8((int8_t)(4 - (4 * h + i)));
+            a[i] = vorrq_s8(a[i], vreinterpretq_s8_u8(vandq_u8(vshlq_u8(h0, sh), vdupq_n_u8(0x10))));
+            b[i] = vorrq_s8(b[i], vreinterpretq_s8_u8(vandq_u8(vshlq_u8(h1, sh), vdupq_n_u8(0x10))));
+        }
+    }
+    uint64_t sc8, m8;
+    kq_scales8(p + 4, &sc8, &m8);
+    uint16_t dh, mh;
+    memcpy(&dh, p, 2);
+    memcpy(&mh, p + 2, 2);
+    uint16x8_t s16 = vmovl_u8(vcreate_u8(sc8)), m16 = vmovl_u8(vcreate_u8(m8));
+    uint32x4_t s32 = h ? vmovl_high_u16(s16) : vmovl_u16(vget_low_u16(s16));
+    uint32x4_t m32 = h ? vmovl_high_u16(m16) : vmovl_u16(vget_low_u16(m16));
+    *d = vmulq_n_f32(vcvtq_f32_u32(s32), h2f(dh));
+    *m = vnegq_f32(vmulq_n_f32(vcvtq_f32_u32(m32), h2f(mh)));
+}
 
 /* 4 f16 scales at p[0], p[s], p[2s], p[3s] (bytes) */
 INLINE float32x4_t scales4(const uint8_t *p, size_t s0, size_t s1, size_t s2, size_t s3) {
@@ -150,14 +243,16 @@ INLINE float32x4_t scales4(const uint8_t *p, size_t s0, size_t s1, size_t s2, si
 #define DEC_COLS 4
 #define DEC_K 512      /* blocks per k-chunk (size of the per-column tables) */
 #define DEC_STEP 4     /* blocks per group: one wquad per row */
+#define DEC_STEP_OF(kind) (kind_super(kind) ? 8 : DEC_STEP) /* a superblock: two wquads */
 #define DEC_PAIR_NC 2  /* row pairs for up to two columns */
 
-/* Columns c of a k-chunk: xc[c] its activations, bias and dx per block
- * (stride DEC_K). */
+/* Columns c of a k-chunk: xc[c] its activations, bias, dx and (kinds with
+ * a min) dys = dx * sum(y) per block (stride DEC_K). */
 typedef struct {
     const block_q8_0 *xc[DEC_COLS];
     int32_t bias[DEC_COLS * DEC_K];
     float dx[DEC_COLS * DEC_K];
+    float dys[DEC_COLS * DEC_K];
 } dec_cols;
 
 /* v: per lane, the terms of one block of each group; t: the last 1..3
@@ -167,15 +262,34 @@ typedef struct {
     float t;
 } dec_acc;
 
-/* The 4 blocks i0..i0+3 of one row, unpacked. */
+/* The 4 blocks i0..i0+3 of one row, unpacked; m: the kinds with a min; sc:
+ * Q6_K's scales (unpack_super_half), whose quants here are signed (the
+ * offset taken off: sdot multiplies signed by signed). */
 typedef struct {
     int8x16_t a[4], b[4];
-    float32x4_t d;
+    float32x4_t d, m;
+    int32x4_t sc[2];
 } wquad;
 
-INLINE void load_quad(const int kind, const uint8_t *p, wquad *q) {
+/* The 4 blocks at p, or for a superblock kind blocks 4h..4h+3 of the one at p */
+INLINE void load_quad(const int kind, const uint8_t *p, const int h, wquad *q) {
     const size_t bsz = kind_bytes(kind);
     const uint8x16_t m4 = vdupq_n_u8(0x0f);
+    if (kind_super(kind)) {
+        unpack_super_half(kind, p, h, q->a, q->b, &q->d, &q->m, q->sc);
+        if (kind == KQ6K) {
+            UNROLL
+            for (int i = 0; i < 4; i++) q->a[i] = vsubq_s8(q->a[i], vdupq_n_s8(32)), q->b[i] = vsubq_s8(q->b[i], vdupq_n_s8(32));
+        }
+        return;
+    }
+    if (kind_unpacked(kind)) {
+        UNROLL
+        for (int i = 0; i < 4; i++) unpack_block32(kind, p + i * bsz, &q->a[i], &q->b[i]);
+        q->d = scales4(p, 0, bsz, 2 * bsz, 3 * bsz);
+        if (kind_has_min(kind)) q->m = scales4(p + 2, 0, bsz, 2 * bsz, 3 * bsz);
+        return;
+    }
     UNROLL
     for (int i = 0; i < 4; i++) {
         const uint8_t *b = p + i * bsz + 2;
@@ -192,54 +306,85 @@ INLINE void load_quad(const int kind, const uint8_t *p, wquad *q) {
 }
 
 INLINE int32x4_t dot_block(const int kind, int8x16_t a, int8x16_t b, int8x16_t ya, int8x16_t yb) {
-    return kind == KQ4 ? dot_q4(a, b, ya, yb) : dot_q8(a, b, ya, yb);
+    return kind == KQ8 ? dot_q8(a, b, ya, yb) : dot_q4(a, b, ya, yb);
 }
 
 INLINE void dec_prepare(const int kind, const block_q8_0 *x, int kc, int c, dec_cols *dc) {
     dc->xc[c] = x;
     for (int b = 0; b < kc; b++) {
-        dc->bias[c * DEC_K + b] = kind == KQ4 ? -8 * ysum32(x[b].qs) : 0;
-        dc->dx[c * DEC_K + b] = h2f(x[b].d);
+        /* Q4_0's and Q5_0's offsets meet the activations' sum */
+        const int offset = kind == KQ4 ? 8 : kind == KQ5_0 ? 16 : 0;
+        const int32_t ys = offset || kind_has_min(kind) ? ysum32(x[b].qs) : 0;
+        const float dx = h2f(x[b].d);
+        dc->bias[c * DEC_K + b] = -offset * ys;
+        dc->dx[c * DEC_K + b] = dx;
+        if (kind_has_min(kind)) dc->dys[c * DEC_K + b] = dx * (float)ys;
     }
 }
 
 INLINE dec_acc dec_zero(void) { return (dec_acc){vdupq_n_f32(0), 0}; }
 INLINE float dec_sum(dec_acc a) { return vaddvq_f32(a.v) + a.t; }
 
-/* Group gi (blocks b..b+3) of nr rows against nc columns. */
+/* Q6_K: the exact sums of 4 blocks, each half times its scale */
+INLINE int32x4_t dot_quad_q6(const wquad *q, const int8x16_t *ya, const int8x16_t *yb) {
+    int32x4_t hs[2];
+    UNROLL
+    for (int j = 0; j < 2; j++) { /* [lo, hi] of blocks 2j, 2j+1 */
+        int32x4_t l0 = dot16(q->a[2 * j], ya[2 * j]), h0 = dot16(q->b[2 * j], yb[2 * j]);
+        int32x4_t l1 = dot16(q->a[2 * j + 1], ya[2 * j + 1]), h1 = dot16(q->b[2 * j + 1], yb[2 * j + 1]);
+        hs[j] = vmulq_s32(vpaddq_s32(vpaddq_s32(l0, h0), vpaddq_s32(l1, h1)), q->sc[j]);
+    }
+    return vpaddq_s32(hs[0], hs[1]);
+}
+
+/* Group gi of nr rows against nc columns: blocks b..b+3, or for a
+ * superblock kind b..b+7, 4 at a time (one wquad a row). */
 INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
                       dec_acc (*acc)[DEC_COLS]) {
-    const int b = gi * DEC_STEP;
-    wquad q[2];
+    const int step = DEC_STEP_OF(kind);
     UNROLL
-    for (int r = 0; r < nr; r++) load_quad(kind, p[r], &q[r]);
-    UNROLL
-    for (int c = 0; c < nc; c++) {
-        int8x16_t ya[4], yb[4];
+    for (int h = 0; h < step / 4; h++) {
+        const int b = gi * step + 4 * h;
+        wquad q[2];
         UNROLL
-        for (int i = 0; i < 4; i++) {
-            ya[i] = vld1q_s8(dc->xc[c][b + i].qs);
-            yb[i] = vld1q_s8(dc->xc[c][b + i].qs + 16);
-        }
-        int32x4_t bv = vld1q_s32(dc->bias + c * DEC_K + b);
-        float32x4_t dv = vld1q_f32(dc->dx + c * DEC_K + b);
+        for (int r = 0; r < nr; r++) load_quad(kind, p[r], h, &q[r]);
         UNROLL
-        for (int r = 0; r < nr; r++) {
-            int32x4_t s0 = dot_block(kind, q[r].a[0], q[r].b[0], ya[0], yb[0]);
-            int32x4_t s1 = dot_block(kind, q[r].a[1], q[r].b[1], ya[1], yb[1]);
-            int32x4_t s2 = dot_block(kind, q[r].a[2], q[r].b[2], ya[2], yb[2]);
-            int32x4_t s3 = dot_block(kind, q[r].a[3], q[r].b[3], ya[3], yb[3]);
-            /* lane i = exact sum of block b+i */
-            int32x4_t t = vaddq_s32(vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3)), bv);
-            acc[r][c].v = vfmaq_f32(acc[r][c].v, vcvtq_f32_s32(t), vmulq_f32(q[r].d, dv));
+        for (int c = 0; c < nc; c++) {
+            int8x16_t ya[4], yb[4];
+            UNROLL
+            for (int i = 0; i < 4; i++) {
+                ya[i] = vld1q_s8(dc->xc[c][b + i].qs);
+                yb[i] = vld1q_s8(dc->xc[c][b + i].qs + 16);
+            }
+            int32x4_t bv = vld1q_s32(dc->bias + c * DEC_K + b);
+            float32x4_t dv = vld1q_f32(dc->dx + c * DEC_K + b);
+            UNROLL
+            for (int r = 0; r < nr; r++) {
+                int32x4_t t;
+                if (kind == KQ6K) {
+                    t = dot_quad_q6(&q[r], ya, yb);
+                } else {
+                    int32x4_t s0 = dot_block(kind, q[r].a[0], q[r].b[0], ya[0], yb[0]);
+                    int32x4_t s1 = dot_block(kind, q[r].a[1], q[r].b[1], ya[1], yb[1]);
+                    int32x4_t s2 = dot_block(kind, q[r].a[2], q[r].b[2], ya[2], yb[2]);
+                    int32x4_t s3 = dot_block(kind, q[r].a[3], q[r].b[3], ya[3], yb[3]);
+                    /* lane i = exact sum of block b+i */
+                    t = vaddq_s32(vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3)), bv);
+                }
+                acc[r][c].v = vfmaq_f32(acc[r][c].v, vcvtq_f32_s32(t), vmulq_f32(q[r].d, dv));
+                if (kind_has_min(kind))
+                    acc[r][c].v = vfmaq_f32(acc[r][c].v, q[r].m, vld1q_f32(dc->dys + c * DEC_K + b));
+            }
         }
     }
 }
 
-/* The last rem (1..3) blocks of the chunk, in group gi, one at a time. */
+/* The last rem (1..3) blocks of the chunk, in group gi, one at a time (never
+ * a superblock kind: its chunks hold whole groups). */
 INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
                      int rem, const uint8_t *limit, dec_acc (*acc)[DEC_COLS]) {
     (void)limit; /* reads stay inside the blocks */
+    if (kind_super(kind)) __builtin_unreachable();
     const size_t bsz = kind_bytes(kind);
     for (int i = 0; i < rem; i++) {
         const int b = gi * DEC_STEP + i;
@@ -247,7 +392,9 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
         for (int r = 0; r < nr; r++) {
             const uint8_t *pb = p[r] + (size_t)i * bsz;
             int8x16_t a, bb;
-            if (kind == KQ4) {
+            if (kind_unpacked(kind)) {
+                unpack_block32(kind, pb, &a, &bb);
+            } else if (kind == KQ4) {
                 uint8x16_t v = vld1q_u8(pb + 2);
                 a = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0f)));
                 bb = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
@@ -264,6 +411,11 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
                     vaddvq_s32(dot_block(kind, a, bb, vld1q_s8(dc->xc[c][b].qs), vld1q_s8(dc->xc[c][b].qs + 16)));
                 is += dc->bias[c * DEC_K + b];
                 acc[r][c].t += dw * dc->dx[c * DEC_K + b] * (float)is;
+                if (kind_has_min(kind)) {
+                    uint16_t mh;
+                    memcpy(&mh, pb + 2, 2);
+                    acc[r][c].t += fp16_to_fp32(mh) * dc->dys[c * DEC_K + b];
+                }
             }
         }
     }
@@ -275,7 +427,7 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
 #define TILE_ROWS 4
 #define TILE_COLS 8
 #define TILE_K 32 /* blocks per k-chunk: a repacked row tile stays in L1 */
-#define TILED_MIN_COLS(kind) 3
+#define TILED_MIN_COLS(kind) (kind_unpacked(kind) ? 0 : 3)
 typedef size_t tile_off;
 
 /* Weight bytes of one block of 4 rows (at p + off[i]), as 4 registers per
