@@ -427,7 +427,9 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
 #define TILE_ROWS 4
 #define TILE_COLS 8
 #define TILE_K 32 /* blocks per k-chunk: a repacked row tile stays in L1 */
-#define TILED_MIN_COLS(kind) (kind_unpacked(kind) ? 0 : 3)
+/* the unpacked kinds from 5 columns (up to 4 the decode path streams and
+ * unpacks their weights once); on i8mm they are not tiled */
+#define TILED_MIN_COLS(kind) (!kind_unpacked(kind) ? 3 : QI_MMLA ? 0 : 5)
 typedef size_t tile_off;
 
 /* Weight bytes of one block of 4 rows (at p + off[i]), as 4 registers per
@@ -446,17 +448,89 @@ INLINE void transpose_rows(const uint8_t *p, const tile_off *off, uint8x16_t *r)
 #if !QI_MMLA
 #define SUPER_COLS 64 /* columns that share one repacked row tile */
 #define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : 0)
+#define TILE_UNPACKED 1 /* the driver prepares the unpacked kinds' terms */
 
 /* kc blocks of 4 rows, 8 registers per block: lane i of w[k] holds the 4
- * weights of row i that meet activation dword k (k < 4: bytes 0..15 of the
- * activations, k >= 4: bytes 16..31); d: the 4 rows' scales */
+ * weights (or unpacked quants) of row i that meet activation dword k (k < 4:
+ * bytes 0..15 of the activations, k >= 4: bytes 16..31); d: the 4 rows'
+ * scales; m: the unpacked kinds' mins (Q6_K: the scales of weights 16..31) */
 typedef struct {
     int8x16_t w[TILE_K * 8];
     float32x4_t d[TILE_K];
+    float32x4_t m[TILE_K];
 } tile_rows;
+
+/* kc blocks of one row of an unpacked kind at p: quants (0..63) at q, 32
+ * bytes a block; scale and min (Q6_K: the scales of each half) of block b
+ * at d[4 b], m[4 b] */
+INLINE void unpack_row(const int kind, const uint8_t *p, int kc, int8_t *q, float *d, float *m) {
+    if (!kind_super(kind)) {
+        const size_t bsz = kind_bytes(kind);
+        for (int b = 0; b < kc; b++) {
+            const uint8_t *pb = p + (size_t)b * bsz;
+            int8x16_t lo, hi;
+            unpack_block32(kind, pb, &lo, &hi);
+            vst1q_s8(q + 32 * b, lo);
+            vst1q_s8(q + 32 * b + 16, hi);
+            uint16_t dh, mh;
+            memcpy(&dh, pb, 2);
+            memcpy(&mh, pb + 2, 2);
+            d[4 * b] = h2f(dh);
+            m[4 * b] = kind_has_min(kind) ? h2f(mh) : 0.0f;
+        }
+        return;
+    }
+    for (int b0 = 0; b0 < kc; b0 += 8) { /* kc holds whole superblocks */
+        const uint8_t *ps = p + kind_span(kind, b0);
+        UNROLL
+        for (int h = 0; h < 2; h++) {
+            int8x16_t a[4], b[4];
+            float32x4_t dv, mv = vdupq_n_f32(0);
+            int32x4_t sc[2];
+            unpack_super_half(kind, ps, h, a, b, &dv, &mv, sc);
+            float dl[4], ml[4];
+            if (kind == KQ6K) { /* [lo, hi] of blocks 2j, 2j+1 in sc[j] */
+                float s[8];
+                vst1q_f32(s, vmulq_f32(dv, vcvtq_f32_s32(sc[0])));
+                vst1q_f32(s + 4, vmulq_f32(dv, vcvtq_f32_s32(sc[1])));
+                for (int i = 0; i < 4; i++) dl[i] = s[2 * i], ml[i] = s[2 * i + 1];
+            } else {
+                vst1q_f32(dl, dv);
+                vst1q_f32(ml, mv);
+            }
+            UNROLL
+            for (int i = 0; i < 4; i++) {
+                const int blk = b0 + 4 * h + i;
+                vst1q_s8(q + 32 * blk, a[i]);
+                vst1q_s8(q + 32 * blk + 16, b[i]);
+                d[4 * blk] = dl[i], m[4 * blk] = ml[i];
+            }
+        }
+    }
+}
+
+/* Unpacks kc blocks of 4 rows (wb + off[i]) into rt: each row once, then
+ * transposed as Q8_0's weights. */
+INLINE void tile_repack_unpacked(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    int8_t q[4][TILE_K * 32] __attribute__((aligned(16)));
+    const tile_off qoff[4] = {0, sizeof q[0], 2 * sizeof q[0], 3 * sizeof q[0]};
+    for (int i = 0; i < 4; i++) unpack_row(kind, wb + off[i], kc, q[i], (float *)rt->d + i, (float *)rt->m + i);
+    for (int b = 0; b < kc; b++)
+        UNROLL
+        for (int h = 0; h < 2; h++) {
+            uint8x16_t r[4];
+            transpose_rows((const uint8_t *)q[0] + 32 * b + 16 * h, qoff, r);
+            UNROLL
+            for (int k = 0; k < 4; k++) rt->w[(size_t)b * 8 + 4 * h + k] = vreinterpretq_s8_u8(r[k]);
+        }
+}
 
 /* Repacks kc blocks of 4 rows (wb + off[i]) into rt. */
 INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    if (kind_unpacked(kind)) {
+        tile_repack_unpacked(kind, kc, wb, off, rt);
+        return;
+    }
     const size_t bsz = kind_bytes(kind);
     for (int b = 0; b < kc; b++) {
         const uint8_t *p = wb + (size_t)b * bsz;
@@ -481,15 +555,51 @@ INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_of
     }
 }
 
+/* acc + the products of 4 repacked weight registers with the 4 dwords of y */
+INLINE int32x4_t dot4_lanes(int32x4_t acc, const int8x16_t *w, int8x16_t y) {
+    acc = vdotq_laneq_s32(acc, w[0], y, 0);
+    acc = vdotq_laneq_s32(acc, w[1], y, 1);
+    acc = vdotq_laneq_s32(acc, w[2], y, 2);
+    return vdotq_laneq_s32(acc, w[3], y, 3);
+}
+
+/* tile() for an unpacked kind */
+INLINE void tile_unpacked(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv,
+                          const block_q8_0 *x0, size_t xs, float32x4_t *acc) {
+    for (int b = 0; b < kc; b++) {
+        const int8x16_t *w = rt->w + (size_t)b * 8;
+        int8x16_t wr[8];
+        UNROLL
+        for (int k = 0; k < 8; k++) wr[k] = w[k];
+        float32x4_t dw = rt->d[b], mw = rt->m[b];
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
+            const int t = c * TILE_K + b;
+            int32x4_t is = dot4_lanes(vdupq_n_s32(cv.bias[t]), wr, vld1q_s8(yq));
+            if (kind == KQ6K) { /* a scale per 16 weights: the halves apart */
+                int32x4_t ih = dot4_lanes(vdupq_n_s32(cv.bias_hi[t]), wr + 4, vld1q_s8(yq + 16));
+                acc[c] = vfmaq_f32(acc[c], vcvtq_f32_s32(is), vmulq_n_f32(dw, cv.d[t]));
+                acc[c] = vfmaq_f32(acc[c], vcvtq_f32_s32(ih), vmulq_n_f32(mw, cv.d[t]));
+                continue;
+            }
+            is = dot4_lanes(is, wr + 4, vld1q_s8(yq + 16));
+            acc[c] = vfmaq_f32(acc[c], vcvtq_f32_s32(is), vmulq_n_f32(dw, cv.d[t]));
+            if (kind_has_min(kind)) acc[c] = vfmaq_n_f32(acc[c], mw, cv.dys[t]);
+        }
+    }
+}
+
 /* One 4-row x nc-column tile over kc repacked blocks. x0: column 0 at the
  * k-chunk; cv: its terms (stride TILE_K per column). */
 INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv, const block_q8_0 *x0,
                  size_t xs, float *out, size_t os, int rr, int ncols, int accum) {
-    (void)kind, (void)ncols;
+    (void)ncols;
     float32x4_t acc[TILE_COLS];
     UNROLL
     for (int c = 0; c < nc; c++) acc[c] = vdupq_n_f32(0);
-    for (int b = 0; b < kc; b++) {
+    if (kind_unpacked(kind)) tile_unpacked(kind, nc, kc, rt, cv, x0, xs, acc);
+    else for (int b = 0; b < kc; b++) {
         const int8x16_t *w = rt->w + (size_t)b * 8;
         int8x16_t wr[8];
         UNROLL
