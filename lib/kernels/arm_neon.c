@@ -428,8 +428,8 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
 #define TILE_COLS 8
 #define TILE_K 32 /* blocks per k-chunk: a repacked row tile stays in L1 */
 /* the unpacked kinds from 5 columns (up to 4 the decode path streams and
- * unpacks their weights once); on i8mm they are not tiled */
-#define TILED_MIN_COLS(kind) (!kind_unpacked(kind) ? 3 : QI_MMLA ? 0 : 5)
+ * unpacks their weights once) */
+#define TILED_MIN_COLS(kind) (kind_unpacked(kind) ? 5 : 3)
 typedef size_t tile_off;
 
 /* Weight bytes of one block of 4 rows (at p + off[i]), as 4 registers per
@@ -444,21 +444,6 @@ INLINE void transpose_rows(const uint8_t *p, const tile_off *off, uint8x16_t *r)
     r[2] = vreinterpretq_u8_u64(vtrn2q_u64(t0, t2));
     r[3] = vreinterpretq_u8_u64(vtrn2q_u64(t1, t3));
 }
-
-#if !QI_MMLA
-#define SUPER_COLS 64 /* columns that share one repacked row tile */
-#define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : 0)
-#define TILE_UNPACKED 1 /* the driver prepares the unpacked kinds' terms */
-
-/* kc blocks of 4 rows, 8 registers per block: lane i of w[k] holds the 4
- * weights (or unpacked quants) of row i that meet activation dword k (k < 4:
- * bytes 0..15 of the activations, k >= 4: bytes 16..31); d: the 4 rows'
- * scales; m: the unpacked kinds' mins (Q6_K: the scales of weights 16..31) */
-typedef struct {
-    int8x16_t w[TILE_K * 8];
-    float32x4_t d[TILE_K];
-    float32x4_t m[TILE_K];
-} tile_rows;
 
 /* kc blocks of one row of an unpacked kind at p: quants (0..63) at q, 32
  * bytes a block; scale and min (Q6_K: the scales of each half) of block b
@@ -508,6 +493,21 @@ INLINE void unpack_row(const int kind, const uint8_t *p, int kc, int8_t *q, floa
         }
     }
 }
+
+#if !QI_MMLA
+#define SUPER_COLS 64 /* columns that share one repacked row tile */
+#define TILE_BIAS(kind) ((kind) == KQ4 ? -8 : 0)
+#define TILE_UNPACKED 1 /* the driver prepares the unpacked kinds' terms */
+
+/* kc blocks of 4 rows, 8 registers per block: lane i of w[k] holds the 4
+ * weights (or unpacked quants) of row i that meet activation dword k (k < 4:
+ * bytes 0..15 of the activations, k >= 4: bytes 16..31); d: the 4 rows'
+ * scales; m: the unpacked kinds' mins (Q6_K: the scales of weights 16..31) */
+typedef struct {
+    int8x16_t w[TILE_K * 8];
+    float32x4_t d[TILE_K];
+    float32x4_t m[TILE_K];
+} tile_rows;
 
 /* Unpacks kc blocks of 4 rows (wb + off[i]) into rt: each row once, then
  * transposed as Q8_0's weights. */
@@ -650,6 +650,15 @@ typedef struct {
     float32x4_t dx;
 } colpair;
 
+/* What the unpacked kinds take of a column pair besides, in the same
+ * layout: bias_hi (Q6_K: its offset on the high half, whose scale differs)
+ * and dys = dx * sum(y) (the min term). colpair's bias: the offset's term
+ * (Q6_K: on the low half). */
+typedef struct {
+    int32x4_t bias_hi;
+    float32x4_t dys;
+} colpair_x;
+
 /* 2 rows of one block interleaved for smmla: a[s] holds weights 8s..8s+7
  * of the first row, then those of the second; d = [d0, d0, d1, d1]. */
 typedef struct {
@@ -659,14 +668,21 @@ typedef struct {
 
 typedef struct {
     colpair p[(SUPER_COLS / 2) * TILE_K];
+    colpair_x x[(SUPER_COLS / 2) * TILE_K];
 } tile_cols;
-typedef const colpair *tile_view;
+typedef struct {
+    const colpair *p;
+    const colpair_x *x;
+} tile_view;
+/* m: the unpacked kinds' mins (Q6_K: the scales of weights 16..31) as d */
 typedef struct {
     rowpair p[2 * TILE_K];
+    float32x4_t m[2 * TILE_K];
 } tile_rows;
 
-/* columns [0, nc) of x0 as column pairs (a missing partner is zero) */
-static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int kc, colpair *cp) {
+/* columns [0, nc) of x0 as column pairs (a missing partner is zero); cx:
+ * the unpacked kinds' terms */
+static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int kc, colpair *cp, colpair_x *cx) {
     for (int q = 0; q < (nc + 1) / 2; q++) {
         for (int b = 0; b < kc; b++) {
             const block_q8_0 *y0 = x0 + (size_t)(2 * q) * xs + b;
@@ -681,6 +697,19 @@ static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int
             p->b[3] = vreinterpretq_s8_s64(vzip2q_s64(a1, c1));
             int32_t b0 = kind == KQ4 ? -8 * ysum32(y0->qs) : 0, b1 = y1 && kind == KQ4 ? -8 * ysum32(y1->qs) : 0;
             float d0 = fp16_to_fp32(y0->d), d1 = y1 ? fp16_to_fp32(y1->d) : 0;
+            if (kind_unpacked(kind)) {
+                /* the halves' sums of each column */
+                int32_t lo0 = vaddlvq_s8(vld1q_s8(y0->qs)), hi0 = vaddlvq_s8(vld1q_s8(y0->qs + 16));
+                int32_t lo1 = y1 ? vaddlvq_s8(vld1q_s8(y1->qs)) : 0, hi1 = y1 ? vaddlvq_s8(vld1q_s8(y1->qs + 16)) : 0;
+                const int q6 = kind == KQ6K, off = kind_offset(kind);
+                b0 = q6 ? -32 * lo0 : -off * (lo0 + hi0);
+                b1 = q6 ? -32 * lo1 : -off * (lo1 + hi1);
+                int32_t hv[4] = {-32 * hi0, -32 * hi1, -32 * hi0, -32 * hi1};
+                float e0 = d0 * (float)(lo0 + hi0), e1 = d1 * (float)(lo1 + hi1);
+                float ev[4] = {e0, e1, e0, e1};
+                cx[q * TILE_K + b].bias_hi = vld1q_s32(hv);
+                cx[q * TILE_K + b].dys = vld1q_f32(ev);
+            }
             int32_t bv[4] = {b0, b1, b0, b1};
             float dv[4] = {d0, d1, d0, d1};
             p->bias = vld1q_s32(bv);
@@ -690,14 +719,44 @@ static void prepare_pairs(int kind, const block_q8_0 *x0, size_t xs, int nc, int
 }
 
 INLINE void tile_prepare(const int kind, const block_q8_0 *x, size_t xs, int ns, int kc, tile_cols *tc) {
-    prepare_pairs(kind, x, xs, ns, kc, tc->p);
+    prepare_pairs(kind, x, xs, ns, kc, tc->p, tc->x);
 }
 
 /* the column pairs from column c0 on */
-INLINE tile_view tile_cols_at(const tile_cols *tc, int c0) { return tc->p + (c0 / 2) * TILE_K; }
+INLINE tile_view tile_cols_at(const tile_cols *tc, int c0) {
+    return (tile_view){tc->p + (c0 / 2) * TILE_K, tc->x + (c0 / 2) * TILE_K};
+}
+
+/* Unpacks kc blocks of 4 rows (wb + off[i]) into rt: each row once, then
+ * interleaved in pairs as Q8_0's weights. */
+INLINE void tile_repack_unpacked(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    int8_t q[4][TILE_K * 32] __attribute__((aligned(16)));
+    float d[TILE_K * 4], m[TILE_K * 4];
+    for (int i = 0; i < 4; i++) unpack_row(kind, wb + off[i], kc, q[i], d + i, m + i);
+    for (int b = 0; b < kc; b++)
+        UNROLL
+        for (int p = 0; p < 2; p++) {
+            rowpair *o = &rt->p[2 * b + p];
+            const int8_t *r0 = q[2 * p] + 32 * b, *r1 = q[2 * p + 1] + 32 * b;
+            UNROLL
+            for (int h = 0; h < 2; h++) {
+                int64x2_t u = vreinterpretq_s64_s8(vld1q_s8(r0 + 16 * h)), v = vreinterpretq_s64_s8(vld1q_s8(r1 + 16 * h));
+                o->a[2 * h] = vreinterpretq_s8_s64(vzip1q_s64(u, v));
+                o->a[2 * h + 1] = vreinterpretq_s8_s64(vzip2q_s64(u, v));
+            }
+            const float *dr = d + 4 * b + 2 * p, *mr = m + 4 * b + 2 * p;
+            const float dv[4] = {dr[0], dr[0], dr[1], dr[1]}, mv[4] = {mr[0], mr[0], mr[1], mr[1]};
+            o->d = vld1q_f32(dv);
+            rt->m[2 * b + p] = vld1q_f32(mv);
+        }
+}
 
 /* kc blocks of 4 rows (wb + off[i]) as 2 row pairs per block */
 INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_off *off, tile_rows *rt) {
+    if (kind_unpacked(kind)) {
+        tile_repack_unpacked(kind, kc, wb, off, rt);
+        return;
+    }
     rowpair *rp = rt->p;
     const size_t bsz = kind_bytes(kind);
     for (int b = 0; b < kc; b++) {
@@ -730,9 +789,9 @@ INLINE void tile_repack(const int kind, int kc, const uint8_t *wb, const tile_of
 
 /* 4 rows (2 pairs) x np column pairs (cp) over kc blocks; result 2x2 tiles
  * acc[p][q] = [r(2p)c(2q), r(2p)c(2q+1), r(2p+1)c(2q), r(2p+1)c(2q+1)]. */
-INLINE void tile(const int kind, const int np, int kc, const tile_rows *rt, tile_view cp, const block_q8_0 *x0,
+INLINE void tile(const int kind, const int np, int kc, const tile_rows *rt, tile_view cv, const block_q8_0 *x0,
                  size_t xs, float *out, size_t os, int rr, int nc, int accum) {
-    (void)kind, (void)x0, (void)xs;
+    (void)x0, (void)xs;
     const rowpair *rp = rt->p;
     float32x4_t acc[2][PAIRS];
     UNROLL
@@ -741,24 +800,34 @@ INLINE void tile(const int kind, const int np, int kc, const tile_rows *rt, tile
         for (int q = 0; q < np; q++) acc[p][q] = vdupq_n_f32(0);
     for (int b = 0; b < kc; b++) {
         int8x16_t a[2][4];
-        float32x4_t dw[2];
+        float32x4_t dw[2], mw[2];
         UNROLL
         for (int p = 0; p < 2; p++) {
             UNROLL
             for (int s = 0; s < 4; s++) a[p][s] = rp[2 * b + p].a[s];
             dw[p] = rp[2 * b + p].d;
+            if (kind_unpacked(kind)) mw[p] = rt->m[2 * b + p];
         }
         UNROLL
         for (int q = 0; q < np; q++) {
-            const colpair *c = &cp[q * TILE_K + b];
+            const colpair *c = &cv.p[q * TILE_K + b];
+            const colpair_x *cx = &cv.x[q * TILE_K + b];
             UNROLL
             for (int p = 0; p < 2; p++) {
                 int32x4_t is = c->bias;
                 is = vmmlaq_s32(is, a[p][0], c->b[0]);
                 is = vmmlaq_s32(is, a[p][1], c->b[1]);
+                if (kind == KQ6K) { /* a scale per 16 weights: the halves apart */
+                    int32x4_t ih = vmmlaq_s32(cx->bias_hi, a[p][2], c->b[2]);
+                    ih = vmmlaq_s32(ih, a[p][3], c->b[3]);
+                    acc[p][q] = vfmaq_f32(acc[p][q], vcvtq_f32_s32(is), vmulq_f32(dw[p], c->dx));
+                    acc[p][q] = vfmaq_f32(acc[p][q], vcvtq_f32_s32(ih), vmulq_f32(mw[p], c->dx));
+                    continue;
+                }
                 is = vmmlaq_s32(is, a[p][2], c->b[2]);
                 is = vmmlaq_s32(is, a[p][3], c->b[3]);
                 acc[p][q] = vfmaq_f32(acc[p][q], vcvtq_f32_s32(is), vmulq_f32(dw[p], c->dx));
+                if (kind_has_min(kind)) acc[p][q] = vfmaq_f32(acc[p][q], mw[p], cx->dys);
             }
         }
     }
