@@ -25,6 +25,15 @@
  *    exact block sums of a 2 x 2 tile after 4 steps. Row pairs and column
  *    pairs are interleaved once (per 32 blocks, per 32 columns) and reused.
  *
+ *  - the unpacked kinds (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K; simd.h): quants
+ *    0..63 in the Q8_0 lane layout, then Q4_0's / Q8_0's integer products.
+ *    Decode: 4 blocks per wquad (a superblock kind: a group of 8, two
+ *    wquads, DEC_STEP_OF); Q5_0's offset in the bias, Q6_K's taken off the
+ *    quants (signed products) and its scales per 16 applied to the half
+ *    sums; mins as their scale times d_x * sum(y). Tiled from 5 columns:
+ *    each row unpacked once per tile, then transposed (dotprod) or
+ *    interleaved (i8mm) as Q8_0; offsets in the bias, Q6_K's halves apart.
+ *
  * This file holds those pieces (decode groups, tiles, repacks) and quantize
  * / dot; the loops around them, the entry points and the table are
  * driver.h's, shared by every level. */
@@ -429,7 +438,7 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
 #define TILE_K 32 /* blocks per k-chunk: a repacked row tile stays in L1 */
 /* the unpacked kinds from 5 columns (up to 4 the decode path streams and
  * unpacks their weights once) */
-#define TILED_MIN_COLS(kind) (kind_unpacked(kind) ? 5 : 3)
+#define TILED_MIN_COLS(kind) (3 + 2 * kind_unpacked(kind)) /* 3 or 5: no ?: of constants (clang warns) */
 typedef size_t tile_off;
 
 /* Weight bytes of one block of 4 rows (at p + off[i]), as 4 registers per
