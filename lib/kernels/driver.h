@@ -16,8 +16,9 @@
  *
  * Counts of blocks here (kc, DEC_STEP, DEC_K, TILE_K, rem) are of
  * activation blocks, 32 weights each; a weight unit of 256 (the k-quants)
- * spans 8 of them, and a level that lists such a kind keeps DEC_STEP, DEC_K
- * and TILE_K multiples of 8 so that groups and chunks hold whole units;
+ * spans 8 of them, and a level that lists such a kind keeps its group
+ * (DEC_STEP_OF), DEC_K and TILE_K multiples of 8 so that groups and chunks
+ * hold whole units;
  * kind_span(kind, nb) is their weight bytes.
  *
  * What a level defines. Notation: kind, nr (rows: 1 or 2), nc / S (columns)
@@ -34,6 +35,10 @@
  * most DEC_PAIR_NC columns), DEC_STEP blocks per group, in k-chunks of DEC_K
  * blocks.
  *   DEC_COLS, DEC_K, DEC_STEP, DEC_PAIR_NC
+ *   DEC_STEP_OF(kind)            (optional) a kind's own group, default
+ *                                DEC_STEP (at most DEC_STEP on a masked
+ *                                level): a level whose group is shorter
+ *                                than a superblock gives the k-quants 8
  *   DEC_PREFETCH                 default prefetch distance in bytes; left
  *                                undefined: no software prefetch, the
  *                                caller's hint is ignored
@@ -45,7 +50,7 @@
  *   dec_zero(), dec_sum(a)       an empty accumulator; its total
  *   dec_group(kind, nr, nc, p, dc, gi, acc)   full group gi of the chunk
  *   dec_rest(kind, nr, nc, p, dc, gi, rem, limit, acc)
- *                                its last rem (< DEC_STEP) blocks, in group
+ *                                its last rem (< its step) blocks, in group
  *                                gi; limit: the end of the weight matrix
  *   or, with DEC_MASKED (a group is always read whole, blocks past the row
  *   end get a zero scale), instead of dec_group and dec_rest:
@@ -82,6 +87,9 @@
 #ifndef DEC_PREFETCH_UNROLL
 #define DEC_PREFETCH_UNROLL UNROLL
 #endif
+#ifndef DEC_STEP_OF
+#define DEC_STEP_OF(kind) DEC_STEP
+#endif
 
 #ifdef DEC_MASKED
 INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
@@ -94,7 +102,7 @@ INLINE void dec_group(const int kind, const int nr, const int nc, const uint8_t 
  * blocks are first copied into a zeroed group. */
 INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *const *p, const dec_cols *dc, int gi,
                      int rem, const uint8_t *limit, dec_acc (*acc)[DEC_COLS]) {
-    const size_t gsz = kind_span(kind, DEC_STEP);
+    const size_t gsz = kind_span(kind, DEC_STEP_OF(kind));
     dec_mask dmask = dec_rest_mask(kind, rem);
     if (p[nr - 1] + gsz <= limit) {
         dec_group_masked(kind, nr, nc, p, dc, gi, acc, dmask);
@@ -116,7 +124,8 @@ INLINE void dec_rest(const int kind, const int nr, const int nc, const uint8_t *
  * prefetching pf bytes ahead (0: none) */
 INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, const uint8_t *w, size_t ws,
                         const uint8_t *limit, const dec_cols *dc, float *out, size_t os, int accum, int pf) {
-    const size_t gsz = kind_span(kind, DEC_STEP);
+    const int step = DEC_STEP_OF(kind);
+    const size_t gsz = kind_span(kind, step);
     dec_acc acc[2][DEC_COLS];
     UNROLL
     for (int r = 0; r < nr; r++)
@@ -125,7 +134,7 @@ INLINE void dec_rows_nr(const int kind, const int nr, const int nc, int kc, cons
     const uint8_t *p[2];
     UNROLL
     for (int r = 0; r < nr; r++) p[r] = w + (size_t)r * ws;
-    int full = kc / DEC_STEP, rem = kc % DEC_STEP;
+    int full = kc / step, rem = kc % step;
     for (int gi = 0; gi < full; gi++) {
         UNROLL
         for (int r = 0; r < nr && pf; r++)
