@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/gguf.h"
 #include "kernels/kernels.h"
 #include "qinfer.h"
 #include "golden.h"
@@ -205,9 +206,56 @@ static void other_types_refused(void) {
     unlink(path);
 }
 
+/* A valid GGUF whose general.alignment is 1 may start tensor data at any
+ * byte: mix1 rewritten with that key (and a string key that makes the
+ * header's length odd), so its tensors sit at odd offsets. Refused at load,
+ * never read misaligned. */
+static void misaligned_data_refused(void) {
+    gguf_file g;
+    char err[256];
+    CHECK(gguf_open(DIR "/tiny-kq-mix1.gguf", &g, err, sizeof err) == QI_OK, "open: %s", err);
+    if (!g.n_tensors) return;
+    size_t infos = (size_t)((const uint8_t *)g.tensors[0].name.ptr - g.base) - 8, infos_end = infos;
+    for (uint64_t i = 0; i < g.n_tensors; i++) infos_end += 8 + g.tensors[i].name.len + 4 + 8 * g.tensors[i].n_dims + 4 + 8;
+    size_t data_size = (size_t)(g.size - g.data_offset);
+    uint8_t *b = malloc((size_t)g.size + 256), *p = b;
+    memcpy(p, g.base, infos), p += infos;
+    uint64_t n_kv = g.n_kv + 2;
+    memcpy(b + 16, &n_kv, 8);
+    static const char key[] = "general.alignment", pad_key[] = "qinfer.pad";
+    uint64_t len = sizeof key - 1;
+    uint32_t u32 = 4 /* GGUF_UINT32 */, one = 1, str = 8 /* GGUF_STRING */;
+    memcpy(p, &len, 8), memcpy(p + 8, key, len), memcpy(p + 8 + len, &u32, 4), memcpy(p + 12 + len, &one, 4), p += 16 + len;
+    size_t fixed = (size_t)(p - b) + 8 + (sizeof pad_key - 1) + 4 + 8 + (infos_end - infos);
+    uint64_t pad = (5 - fixed % 4) % 4 + 4; /* the header ends at 1 mod 4: every tensor at an odd offset */
+    len = sizeof pad_key - 1;
+    memcpy(p, &len, 8), memcpy(p + 8, pad_key, len), memcpy(p + 8 + len, &str, 4), memcpy(p + 12 + len, &pad, 8);
+    p += 20 + len;
+    memset(p, 'x', pad), p += pad;
+    memcpy(p, g.base + infos, infos_end - infos), p += infos_end - infos;
+    CHECK((size_t)(p - b) % 4 == 1, "header length %zu", (size_t)(p - b));
+    memcpy(p, g.base + g.data_offset, data_size), p += data_size;
+    gguf_close(&g);
+    char path[256];
+    snprintf(path, sizeof path, "%s/qinfer-align1-%d.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b, 1, (size_t)(p - b), f) == (size_t)(p - b), "write %s", path);
+    if (f) fclose(f);
+    free(b);
+    CHECK(gguf_open(path, &g, err, sizeof err) == QI_OK && g.alignment == 1, "the rewritten file is a valid GGUF: %s", err);
+    if (g.n_tensors) gguf_close(&g);
+    qi_model *m = NULL;
+    char msg[512];
+    qi_status st = qi_model_load(path, &m, msg, sizeof msg);
+    CHECK(st == QI_ERR_MODEL_TENSOR && !m && strstr(msg, "aligned"), "load: status %d: %s", (int)st, msg);
+    printf("    %s\n", msg);
+    unlink(path);
+}
+
 int main(void) {
     RUN(exact_path);
     RUN(quantized_path);
     RUN(other_types_refused);
+    RUN(misaligned_data_refused);
     return TEST_EXIT();
 }

@@ -161,7 +161,8 @@ static double level_check(int k, int n, int rows, int cols, int w_pad, uint64_t 
     uint32_t t = kinds[k].type;
     const gguf_tensor *q = fx_tensor(kinds[k].name, "q", t);
     if (!q) return 0;
-    size_t rb = row_bytes(t, n), ws = rb + (size_t)w_pad, fx_rb = row_bytes(t, COLS);
+    /* rows start 2-byte aligned, as in a file (every block size is even) */
+    size_t rb = row_bytes(t, n), ws = rb + (size_t)(w_pad + (w_pad & 1)), fx_rb = row_bytes(t, COLS);
     guard_buf gw;
     uint8_t *w = guarded_alloc(&gw, ws * (size_t)(rows - 1) + rb);
     for (int r = 0; r < rows; r++)

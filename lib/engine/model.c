@@ -39,6 +39,13 @@ static qi_status bind_tensor(const gguf_file *g, const char *name, int64_t ne0, 
                     "tensor '%s' has shape [%llu x %llu] (%u dims), expected [%lld x %lld]", name,
                     (unsigned long long)t->ne[0], (unsigned long long)t->ne[1], t->n_dims,
                     (long long)ne0, (long long)(ne1 ? ne1 : 1));
+    /* the kernels read f32 as floats and every other type's f16 scales as
+     * 16-bit words: a file whose general.alignment lets data start at an odd
+     * offset is refused here, not read misaligned */
+    uintptr_t need = t->type == GGML_F32 ? 4 : 2;
+    if ((uintptr_t)t->data % need)
+        return fail_msg(msg, n, QI_ERR_MODEL_TENSOR, "tensor '%s' data at file offset %llu is not %d-byte aligned", name,
+                        (unsigned long long)((const uint8_t *)t->data - g->base), (int)need);
     *out = t;
     return QI_OK;
 }
