@@ -7,7 +7,8 @@
 # sanitizer. A test past its limit is killed and counts as failed (timeout
 # --foreground: the test stays in this script's process group, as the loop
 # tests, which manage process groups of their own, expect). Skipped tests are counted and shown as skipped, never as passed.
-# usage: test/run.sh BUILD_DIR BIN_DIR   (RUNNER="qemu-aarch64 ..." to emulate)
+# usage: test/run.sh BUILD_DIR BIN_DIR   (RUNNER="qemu-aarch64 ..." to emulate;
+# ONLY="test_a test_b.sh ..." runs just those, and says which it left out)
 B=${1:?build dir}
 BIN=${2:?bin dir}
 pass=0
@@ -22,8 +23,15 @@ limit_for() {
     [ -n "${QINFER_SANITIZER:-}" ] && l=$((l * 3))
     echo "$l"
 }
+only_skipped=0
+ran=""
 run_one() {
     name=$1; shift
+    if [ -n "${ONLY:-}" ] && ! echo " $ONLY " | grep -q " $name "; then
+        only_skipped=$((only_skipped + 1))
+        return
+    fi
+    ran="$ran $name"
     echo "== $name"
     t0=$(date +%s)
     limit=$(limit_for "$name")
@@ -62,6 +70,10 @@ for s in test/test_*.sh; do
     [ -f "$s" ] || continue
     run_one "$(basename "$s")" env BIN="$BIN" B="$B" sh "$s"
 done
+for name in ${ONLY:-}; do # a name in ONLY that is not a test here is a failure, not silence
+    echo " $ran " | grep -q " $name " || { echo "FAIL $name: named in ONLY, not found"; fail=$((fail + 1)); }
+done
+[ "$only_skipped" -eq 0 ] || echo "$only_skipped test programs not run here (ONLY=$ONLY)"
 [ "$skip" -eq 0 ] || echo "$skip skipped (not counted as passed; see SKIP lines above)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
