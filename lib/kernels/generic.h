@@ -177,7 +177,7 @@ VECTORIZE static void half_row_bf16(const uint16_t *restrict s, float *restrict 
 /* out[c * os + r] = sum_i w_r[i] * x_c[i] for F16 (bf16 = 0) or BF16 rows of
  * n weights (row stride ws bytes) and n_cols f32 columns (stride xs floats).
  * Decode (one or two columns) streams each row once, 32 weights at a time
- * through a small f32 buffer, prefetching ahead. Prefill converts up to 4
+ * through a small f32 buffer, prefetching ahead. Prefill converts HALF_ROWS
  * rows a chunk of HALF_K weights at a time into f32 on the stack, and each
  * chunk meets every column there. */
 #define HALF_K 512
@@ -215,39 +215,91 @@ VECTORIZE_FMA static void gemm_half_decode(int bf16, int n, const void *w, size_
     }
 }
 
+/* Four rows (at b[0..3]) against one column per 16 weights: the inner step
+ * of the prefill products below on every level; a[r] += w_r * x lane by lane. */
+#define HALF_DOT4(a, b, xc, i)                                                          \
+    do {                                                                                \
+        vf16 xv_ = vf16_load((xc) + (i));                                              \
+        for (int r_ = 0; r_ < 4; r_++) (a)[r_] += vf16_load((b)[r_] + (i)) * xv_;       \
+    } while (0)
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+/* With 32 vector registers, 4 rows x 4 columns at a time: 16 independent
+ * sums keep both FMA units busy (4 sums, one per row, wait on the FMA
+ * latency), and each weight load serves four columns. A chunk converts 8
+ * rows, so each 4 columns' activations, read from L2 for the first 4 rows,
+ * are still in L1 for the next 4. */
+#define HALF_COLS 4
+#define HALF_ROWS 8
+/* lane j of the result: the sum of v[j]'s 16 lanes (45 shuffles and adds
+ * for 16 sums) */
+static inline __attribute__((always_inline)) __m512 half_reduce16(const __m512 *v) {
+    __m512 u[8], w[4], x[2];
+    for (int i = 0; i < 8; i++)
+        u[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++)
+        w[i] = _mm512_add_ps( /* 128-bit lane L: its part of the sums of v[4i..4i+3] */
+            _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[2 * i]), _mm512_castps_pd(u[2 * i + 1]))),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[2 * i]), _mm512_castps_pd(u[2 * i + 1]))));
+    for (int i = 0; i < 2; i++)
+        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88), _mm512_shuffle_f32x4(x[0], x[1], 0xdd));
+}
+#else
+#define HALF_ROWS 4
+#endif
+
 VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
                       float *out, size_t os) {
     if (n_cols <= 2) {
         gemm_half_decode(bf16, n, w, ws, n_rows, x, xs, n_cols, out, os);
         return;
     }
-    float buf[4][HALF_K] __attribute__((aligned(64)));
-    for (int r0 = 0; r0 < n_rows; r0 += 4) {
-        int nr = n_rows - r0 < 4 ? n_rows - r0 : 4;
+    float buf[HALF_ROWS][HALF_K] __attribute__((aligned(64)));
+    for (int r0 = 0; r0 < n_rows; r0 += HALF_ROWS) {
+        int nr = n_rows - r0 < HALF_ROWS ? n_rows - r0 : HALF_ROWS;
         for (int c = 0; c < n_cols; c++)
             for (int r = 0; r < nr; r++) out[(size_t)c * os + r0 + r] = 0;
         for (int k0 = 0; k0 < n; k0 += HALF_K) {
             int kc = n - k0 < HALF_K ? n - k0 : HALF_K, kv = kc & ~15;
-            for (int r = 0; r < 4; r++) /* rows past the matrix repeat the last one, never stored */
+            for (int r = 0; r < HALF_ROWS; r++) /* rows past the matrix repeat the last one, never stored */
                 half_row(bf16, (const uint16_t *)((const uint8_t *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * ws) + k0,
                          buf[r], kc);
-            for (int c = 0; c < n_cols; c++) {
-                const float *xc = x + (size_t)c * xs + k0;
-                vf16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; /* one register per row */
-                for (int i = 0; i < kv; i += 16) {
-                    vf16 xv = vf16_load(xc + i);
-                    a0 += vf16_load(buf[0] + i) * xv;
-                    a1 += vf16_load(buf[1] + i) * xv;
-                    a2 += vf16_load(buf[2] + i) * xv;
-                    a3 += vf16_load(buf[3] + i) * xv;
+            int c = 0;
+#ifdef HALF_COLS
+            for (; c + HALF_COLS <= n_cols; c += HALF_COLS)
+                for (int sub = 0; sub < nr; sub += 4) {
+                    const float *xc = x + (size_t)c * xs + k0;
+                    float(*b)[HALF_K] = buf + sub;
+                    vf16 a[HALF_COLS][4] = {{{0}}}; /* a[column][row] */
+                    for (int i = 0; i < kv; i += 16)
+#pragma GCC unroll 4
+                        for (int j = 0; j < HALF_COLS; j++) HALF_DOT4(a[j], b, xc + (size_t)j * xs, i);
+                    float sum[16] __attribute__((aligned(64)));
+                    _mm512_store_ps(sum, half_reduce16((const __m512 *)a));
+                    for (int j = 0; j < HALF_COLS; j++)
+                        for (int r = 0; r < 4 && sub + r < nr; r++) {
+                            float t = sum[j * 4 + r];
+                            for (int i = kv; i < kc; i++) t += b[r][i] * xc[(size_t)j * xs + i];
+                            out[(size_t)(c + j) * os + r0 + sub + r] += t;
+                        }
                 }
-                float sum[4] = {0, 0, 0, 0};
-                for (int l = 0; l < 16; l++) sum[0] += a0[l], sum[1] += a1[l], sum[2] += a2[l], sum[3] += a3[l];
-                for (int r = 0; r < nr; r++) {
-                    for (int i = kv; i < kc; i++) sum[r] += buf[r][i] * xc[i];
-                    out[(size_t)c * os + r0 + r] += sum[r];
+#endif
+            for (; c < n_cols; c++)
+                for (int sub = 0; sub < nr; sub += 4) {
+                    const float *xc = x + (size_t)c * xs + k0;
+                    float(*b)[HALF_K] = buf + sub;
+                    vf16 a[4] = {0}; /* one register per row */
+                    for (int i = 0; i < kv; i += 16) HALF_DOT4(a, b, xc, i);
+                    float sum[4] = {0, 0, 0, 0};
+                    for (int l = 0; l < 16; l++) sum[0] += a[0][l], sum[1] += a[1][l], sum[2] += a[2][l], sum[3] += a[3][l];
+                    for (int r = 0; r < 4 && sub + r < nr; r++) {
+                        for (int i = kv; i < kc; i++) sum[r] += b[r][i] * xc[i];
+                        out[(size_t)c * os + r0 + sub + r] += sum[r];
+                    }
                 }
-            }
         }
     }
 }
