@@ -31,6 +31,8 @@ static const char *usage_text =
     "  -o, --output FMT     md (default) or json (llama-bench's field names)\n"
     "  --kv f32|f16|q8_0    KV cache type (default from inference_config.c)\n"
     "  --chunk N            prompt tokens per forward pass (default from inference_config.c)\n"
+    "  --prefetch N         decode prefetch distance in bytes (0 = none, -1 = the kernel\n"
+    "                       level's own; default from inference_config.c)\n"
     "  --exact              f32 reference arithmetic instead of 8-bit activations\n"
     "  --output-q4_0        requantize the Q8_0 output head to Q4_0 at load\n"
     "  -b, --bandwidth      also measure the read bandwidth at each thread count over a\n"
@@ -154,6 +156,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(f, "-o") || !strcmp(f, "--output")) { fmt = v; ok = !strcmp(v, "md") || !strcmp(v, "json"); }
         else if (!strcmp(f, "--kv")) { int t = qi_kv_type_parse(v); ok = t >= 0; cfg.kv_type = (qi_kv_type)(ok ? t : 0); }
         else if (!strcmp(f, "--chunk")) { cfg.prefill_chunk = atoi(v); ok = cfg.prefill_chunk > 0; }
+        else if (!strcmp(f, "--prefetch")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            cfg.decode_prefetch = (int)n;
+            ok = *v && !*end && n >= -1 && n <= 65536 && qi_config_check(&cfg, NULL, 0) == QI_OK;
+        }
         else { fprintf(stderr, "bench: unknown option '%s' (see --help)\n", f); return 2; }
         if (!ok) { fprintf(stderr, "bench: bad value '%s' for %s\n", v, f); return 2; }
     }
