@@ -117,7 +117,8 @@ typedef struct qi_config {
     qi_isa isa;             /* kernel level (the library reads no environment; the
                                qinfer CLI and bench set it from QINFER_ISA) */
     int decode_prefetch;    /* bytes the decode kernel prefetches ahead in the weight
-                               stream: -1 = the level's own (AVX2 6144, AVX-512 12288),
+                               stream: -1 = the level's own (AVX2 6144, AVX-512 12288,
+                               or 4096 on Intel CPUs),
                                0 = none; else a multiple of 64 up to 65536 */
     int decode_rows;        /* rows per work item of one-token products: 0 = one equal
                                share per thread; else a multiple of 16, taken by the

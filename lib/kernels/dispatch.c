@@ -1,6 +1,7 @@
 /* Picks the kernel table: runtime CPU detection (cpuid + xgetbv on x86_64,
  * getauxval on aarch64), or the level qi_config.isa names. Nothing is cached:
- * detection is a handful of instructions and the caller keeps the pointer. */
+ * detection is a handful of instructions and the caller keeps the pointer
+ * (but for the CPU's maker, which the decode kernels ask at every product). */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,19 @@ static unsigned long long xgetbv0(void) {
     unsigned int lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return ((unsigned long long)hi << 32) | lo;
+}
+
+/* 1 on an Intel CPU, whose decode prefetch distance differs (x86_avx512.c).
+ * Asked once: cpuid can trap to a hypervisor, and this is asked per product. */
+int kernels_cpu_intel(void) {
+    static int known; /* 0: not asked yet, 1: not Intel, 2: Intel */
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (!v) {
+        unsigned a, b, c, d; /* "GenuineIntel" in ebx, edx, ecx */
+        v = __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e ? 2 : 1;
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v == 2;
 }
 
 /* Fills tables[] with the levels this CPU and OS can run, scalar first. */

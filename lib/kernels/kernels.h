@@ -78,4 +78,9 @@ qi_gemm_fn kernels_gemm(const qi_kernels *k, uint32_t t);
  * the count. For tests that compare each level with the scalar one. */
 int kernels_available(const qi_kernels **out, int cap);
 
+#if defined(__x86_64__)
+/* 1 on an Intel CPU (asked once) */
+int kernels_cpu_intel(void);
+#endif
+
 #endif
