@@ -248,7 +248,7 @@ tsan:
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=thread" build/tsan/test/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/test/test_concurrency
 
-# libFuzzer on each target for FUZZ_TIME seconds, from its seed corpus
+# libFuzzer on each target for FUZZ_TIME seconds (FUZZ_JOBS at once, default the CPU count), from its seed corpus
 # (test/fuzz/corpus/T, build/fuzz-seeds/gguf); new inputs go to build/fuzz/corpus-T, crashes to
 # build/fuzz/crash-T-*: copy each into test/fuzz/regress/T/ and fix it
 FUZZ_TIME ?= 60
