@@ -11,7 +11,7 @@ printf '#!/bin/sh\nbash -c "exec -a %s sleep 60"\necho "# 1 passed, 0 failed"\n'
 printf '#!/bin/sh\necho "SKIP x: not here"\necho "# 2 passed, 0 failed, 1 skipped"\n' >b/test/test_skip
 printf '#!/bin/sh\necho "no summary"\n' >b/test/test_mute
 chmod +x b/test/test_*
-TEST_TIMEOUT=2 QINFER_EMULATED= QINFER_SANITIZER= RUNNER= sh "$R/test/run.sh" b b >out 2>&1
+ONLY= TEST_TIMEOUT=2 QINFER_EMULATED= QINFER_SANITIZER= RUNNER= sh "$R/test/run.sh" b b >out 2>&1
 rc=$?
 check "the runner fails the run (exit $rc)" [ $rc -ne 0 ]
 check "a test past its limit is killed and named" grep -q "FAIL test_slow: killed at its time limit of 2 s" out
