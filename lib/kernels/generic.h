@@ -223,6 +223,17 @@ VECTORIZE_FMA static void gemm_half_decode(int bf16, int n, const void *w, size_
         for (int r_ = 0; r_ < 4; r_++) (a)[r_] += vf16_load((b)[r_] + (i)) * xv_;       \
     } while (0)
 
+/* o[r] += sum[r] plus the row's last kc - kv weights (fewer than 16) times
+ * the column's, for the nr (at most 4) rows of a tile at b */
+VECTORIZE_FMA static inline void half_finish(float *o, float (*b)[HALF_K], const float *xc, const float *sum, int nr,
+                                             int kv, int kc) {
+    for (int r = 0; r < nr; r++) {
+        float t = sum[r];
+        for (int i = kv; i < kc; i++) t += b[r][i] * xc[i];
+        o[r] += t;
+    }
+}
+
 #ifdef __AVX512F__
 #include <immintrin.h>
 /* With 32 vector registers, 4 rows x 4 columns at a time: 16 independent
@@ -280,11 +291,8 @@ VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, i
                     float sum[16] __attribute__((aligned(64)));
                     _mm512_store_ps(sum, half_reduce16((const __m512 *)a));
                     for (int j = 0; j < HALF_COLS; j++)
-                        for (int r = 0; r < 4 && sub + r < nr; r++) {
-                            float t = sum[j * 4 + r];
-                            for (int i = kv; i < kc; i++) t += b[r][i] * xc[(size_t)j * xs + i];
-                            out[(size_t)(c + j) * os + r0 + sub + r] += t;
-                        }
+                        half_finish(out + (size_t)(c + j) * os + r0 + sub, b, xc + (size_t)j * xs, sum + j * 4,
+                                    nr - sub < 4 ? nr - sub : 4, kv, kc);
                 }
 #endif
             for (; c < n_cols; c++)
@@ -295,10 +303,7 @@ VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, i
                     for (int i = 0; i < kv; i += 16) HALF_DOT4(a, b, xc, i);
                     float sum[4] = {0, 0, 0, 0};
                     for (int l = 0; l < 16; l++) sum[0] += a[0][l], sum[1] += a[1][l], sum[2] += a[2][l], sum[3] += a[3][l];
-                    for (int r = 0; r < 4 && sub + r < nr; r++) {
-                        for (int i = kv; i < kc; i++) sum[r] += b[r][i] * xc[i];
-                        out[(size_t)c * os + r0 + sub + r] += sum[r];
-                    }
+                    half_finish(out + (size_t)c * os + r0 + sub, b, xc, sum, nr - sub < 4 ? nr - sub : 4, kv, kc);
                 }
         }
     }
