@@ -264,12 +264,21 @@ INLINE void gemm_tiled_k(const int kind, int n, const uint8_t *w, size_t ws, int
                 tile_off off[TILE_ROWS];
                 for (int i = 0; i < TILE_ROWS; i++) off[i] = (tile_off)((size_t)(i < rr ? i : rr - 1) * ws);
                 tile_repack(kind, kc, w + (size_t)r0 * ws + kind_span(kind, k0), off, &rt);
+                /* the next row tile's weights into L2, a few rows before each
+                 * tile, so that its repacking does not wait on memory */
+                const int pf_rows = n_rows - r0 - TILE_ROWS < TILE_ROWS ? n_rows - r0 - TILE_ROWS : TILE_ROWS;
+                const int pf_step = (TILE_ROWS * TILE_COLS + ns - 1) / ns;
+                const uint8_t *pf = pf_rows > 0 ? w + (size_t)(r0 + TILE_ROWS) * ws + kind_span(kind, k0) : w;
+                int pf_done = 0;
                 for (int c0 = 0; c0 < ns; c0 += TILE_COLS) {
                     int nc = ns - c0 < TILE_COLS ? ns - c0 : TILE_COLS;
                     const block_q8_0 *x0 = xk + (size_t)(s0 + c0) * xs;
                     float *o = out + (size_t)(s0 + c0) * os + r0;
                     tile_view cv = tile_cols_at(&tc, c0);
                     int accum = k0 > 0;
+                    for (int e = pf_done + pf_step; pf_done < e && pf_done < pf_rows; pf_done++)
+                        for (size_t at = 0; at < kind_span(kind, kc); at += 64)
+                            __builtin_prefetch(pf + (size_t)pf_done * ws + at, 0, 2);
 #define TILE_S(K, S) tile(K, S, kc, &rt, cv, x0, xs, o, os, rr, nc, accum)
                     SPECIALIZE(TILE_SPEC(nc), TILE_SPECS, TILE_S, kind);
 #undef TILE_S

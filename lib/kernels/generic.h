@@ -15,8 +15,9 @@
 #else
 #define VECTORIZE
 #endif
-/* the half-precision products: a * b + c as one fused step where the level
- * has FMA (the levels then differ in the last bits, as any reordering would) */
+/* the half-precision products and attention: a * b + c as one fused step
+ * where the level has FMA (the levels then differ in the last bits, as any
+ * reordering would) */
 #if defined(__GNUC__) && !defined(__clang__)
 #define VECTORIZE_FMA __attribute__((optimize("O3", "fp-contract=fast")))
 #else
@@ -56,29 +57,53 @@ typedef float vf16_u __attribute__((vector_size(64), aligned(4), may_alias));
 #define vf16_load(p) (*(const vf16_u *)(const void *)(p))
 #define vf16_store(p, v) (*(vf16_u *)(void *)(p) = (v))
 
+/* Rows handled together by the fast attention paths: each loaded key or
+ * value vector serves that many rows, whose 64 sums stay in registers
+ * (AVX-512 has the 32 registers for four rows' 16; the others two). */
+#ifdef __AVX512F__
+#define ATT_ROWS 4
+#else
+#define ATT_ROWS 2
+#endif
+
 /* Attention scores of nr query rows (row stride hd) against one block of
  * keys stored transposed, kt[d * stride + j]:
  *     sc[r * stride + j] = scale * sum_d q_r[d] * kt[d * stride + j],  j < nj.
  * The fast path takes the block whole (stride 64; the caller zero-fills
- * keys past nj, whose scores are never read) and two rows
- * at a time, so each loaded key vector feeds two rows. */
-VECTORIZE static void att_scores(float *restrict sc, const float *restrict q, const float *restrict kt, int hd,
+ * keys past nj, whose scores are never read), ATT_ROWS rows at a time and
+ * the rest together, and scales each sum once. */
+VECTORIZE_FMA static inline __attribute__((always_inline)) void att_scores_rows(const int n, float *restrict sc,
+                                                                  const float *restrict q, const float *restrict kt,
+                                                                  int hd, float scale) {
+    vf16 a[ATT_ROWS][4] = {{{0}}};
+    for (int d = 0; d < hd; d++) {
+        const float *k = kt + (size_t)d * 64;
+        vf16 kv[4] = {vf16_load(k), vf16_load(k + 16), vf16_load(k + 32), vf16_load(k + 48)};
+#pragma GCC unroll 4
+        for (int i = 0; i < n; i++) {
+            float x = q[(size_t)i * hd + d];
+#pragma GCC unroll 4
+            for (int l = 0; l < 4; l++) a[i][l] += x * kv[l];
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) vf16_store(sc + (size_t)i * 64 + 16 * l, a[i][l] * scale);
+}
+
+VECTORIZE_FMA static void att_scores(float *restrict sc, const float *restrict q, const float *restrict kt, int hd,
                                  int nj, int nr, int stride, float scale) {
     int r = 0;
     if (stride == 64) {
-        for (; r + 1 < nr; r += 2) {
-            const float *q0 = q + (size_t)r * hd, *q1 = q0 + hd;
-            vf16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
-            for (int d = 0; d < hd; d++) {
-                const float *k = kt + (size_t)d * 64;
-                vf16 k0 = vf16_load(k), k1 = vf16_load(k + 16), k2 = vf16_load(k + 32), k3 = vf16_load(k + 48);
-                float x = q0[d] * scale, y = q1[d] * scale;
-                a0 += x * k0; a1 += x * k1; a2 += x * k2; a3 += x * k3;
-                b0 += y * k0; b1 += y * k1; b2 += y * k2; b3 += y * k3;
-            }
-            float *s0 = sc + (size_t)r * 64, *s1 = s0 + 64;
-            vf16_store(s0, a0); vf16_store(s0 + 16, a1); vf16_store(s0 + 32, a2); vf16_store(s0 + 48, a3);
-            vf16_store(s1, b0); vf16_store(s1 + 16, b1); vf16_store(s1 + 32, b2); vf16_store(s1 + 48, b3);
+        for (; r + ATT_ROWS <= nr; r += ATT_ROWS) att_scores_rows(ATT_ROWS, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale);
+        switch (nr - r) {
+#if ATT_ROWS > 3
+        case 3: att_scores_rows(3, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale); return;
+        case 2: att_scores_rows(2, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale); return;
+#endif
+        case 1: att_scores_rows(1, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale); return;
+        default: return;
         }
     }
     for (; r < nr; r++) {
@@ -94,7 +119,7 @@ VECTORIZE static void att_scores(float *restrict sc, const float *restrict q, co
 }
 
 /* p[j] = exp(p[j] - max); returns the sum */
-VECTORIZE static float att_exp(float *restrict p, int nj, float max) {
+VECTORIZE_FMA static float att_exp(float *restrict p, int nj, float max) {
     for (int j = 0; j < nj; j++) p[j] = exp_approx(p[j] - max);
     float sum = 0;
     for (int j = 0; j < nj; j++) sum += p[j];
@@ -102,26 +127,46 @@ VECTORIZE static float att_exp(float *restrict p, int nj, float max) {
 }
 
 /* For nr rows: o_r[d] += sum_j p_r[j] * vb[j * hd + d], d < hd, with
- * o_r = o + r * hd and p_r = p + r * pstride. Fast path: hd 64, two rows at
- * a time, the outputs held in registers across the whole block. */
-VECTORIZE static void att_accum(float *restrict o, const float *restrict p, const float *restrict vb, int nj, int hd,
+ * o_r = o + r * hd and p_r = p + r * pstride. Fast path: hd 64, ATT_ROWS rows
+ * at a time and the rest together, the outputs held in registers across the
+ * whole block. */
+VECTORIZE_FMA static inline __attribute__((always_inline)) void att_accum_rows(const int n, float *restrict o,
+                                                                 const float *restrict p, const float *restrict vb,
+                                                                 int nj, int pstride) {
+    vf16 a[ATT_ROWS][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) a[i][l] = vf16_load(o + (size_t)i * 64 + 16 * l);
+    for (int j = 0; j < nj; j++) {
+        const float *v = vb + (size_t)j * 64;
+        vf16 vv[4] = {vf16_load(v), vf16_load(v + 16), vf16_load(v + 32), vf16_load(v + 48)};
+#pragma GCC unroll 4
+        for (int i = 0; i < n; i++) {
+            float x = p[(size_t)i * pstride + j];
+#pragma GCC unroll 4
+            for (int l = 0; l < 4; l++) a[i][l] += x * vv[l];
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) vf16_store(o + (size_t)i * 64 + 16 * l, a[i][l]);
+}
+
+VECTORIZE_FMA static void att_accum(float *restrict o, const float *restrict p, const float *restrict vb, int nj, int hd,
                                 int nr, int pstride) {
     int r = 0;
     if (hd == 64) {
-        for (; r + 1 < nr; r += 2) {
-            float *o0 = o + (size_t)r * 64, *o1 = o0 + 64;
-            const float *p0 = p + (size_t)r * pstride, *p1 = p0 + pstride;
-            vf16 a0 = vf16_load(o0), a1 = vf16_load(o0 + 16), a2 = vf16_load(o0 + 32), a3 = vf16_load(o0 + 48);
-            vf16 b0 = vf16_load(o1), b1 = vf16_load(o1 + 16), b2 = vf16_load(o1 + 32), b3 = vf16_load(o1 + 48);
-            for (int j = 0; j < nj; j++) {
-                const float *v = vb + (size_t)j * 64;
-                vf16 v0 = vf16_load(v), v1 = vf16_load(v + 16), v2 = vf16_load(v + 32), v3 = vf16_load(v + 48);
-                float x = p0[j], y = p1[j];
-                a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
-                b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
-            }
-            vf16_store(o0, a0); vf16_store(o0 + 16, a1); vf16_store(o0 + 32, a2); vf16_store(o0 + 48, a3);
-            vf16_store(o1, b0); vf16_store(o1 + 16, b1); vf16_store(o1 + 32, b2); vf16_store(o1 + 48, b3);
+        for (; r + ATT_ROWS <= nr; r += ATT_ROWS)
+            att_accum_rows(ATT_ROWS, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride);
+        switch (nr - r) {
+#if ATT_ROWS > 3
+        case 3: att_accum_rows(3, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride); return;
+        case 2: att_accum_rows(2, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride); return;
+#endif
+        case 1: att_accum_rows(1, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride); return;
+        default: return;
         }
     }
     for (; r < nr; r++) {

@@ -674,6 +674,16 @@ INLINE __m512i dot4_u6(__m512i acc, const __m512i *w, const int8_t *y) {
 #endif
 }
 
+#if QI_VNNI
+/* acc + w (u8) dot the s8 dword at y broadcast: the broadcast rides in the
+ * instruction's memory operand (one fused uop), which compilers do not
+ * emit from _mm512_set1_epi32 */
+INLINE __m512i dpbusd_bcast(__m512i acc, __m512i w, const int8_t *y) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)(const void *)y));
+    return acc;
+}
+#endif
+
 /* tile() for an unpacked kind */
 INLINE void tile_unpacked(const int kind, const int nc, int kc, const tile_rows *rt, tile_terms cv,
                           const block_q8_0 *x0, size_t xs, __m512 *acc) {
@@ -722,14 +732,27 @@ INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile
         }
 #endif
         __m512 dw = rt->d[b];
+#if QI_VNNI
+        /* weight dword k meets every column before k + 1: nc independent
+         * dpbusd chains side by side hide the instruction's latency, which
+         * one column's chain of 8 would wait on */
+        __m512i is[TILE_COLS];
+        UNROLL
+        for (int c = 0; c < nc; c++) is[c] = _mm512_set1_epi32(cv.bias[c * TILE_K + b]);
+        UNROLL
+        for (int k = 0; k < 8; k++)
+            UNROLL
+            for (int c = 0; c < nc; c++)
+                is[c] = dpbusd_bcast(is[c], wl[k], (x0 + (size_t)c * xs + b)->qs + 4 * k);
+        UNROLL
+        for (int c = 0; c < nc; c++)
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[c]), _mm512_mul_ps(dw, _mm512_set1_ps(cv.d[c * TILE_K + b])),
+                                     acc[c]);
+#else
         UNROLL
         for (int c = 0; c < nc; c++) {
             const int8_t *yq = (x0 + (size_t)c * xs + b)->qs;
             __m512i is = _mm512_set1_epi32(cv.bias[c * TILE_K + b]);
-#if QI_VNNI
-            UNROLL
-            for (int k = 0; k < 8; k++) is = _mm512_dpbusd_epi32(is, wl[k], _mm512_set1_epi32(load_i32(yq + 4 * k)));
-#else
             /* 8 products of nibbles <= 15: |sum| <= 8 * 2 * 15 * 128 fits int16 */
             __m512i s = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
             UNROLL
@@ -740,10 +763,10 @@ INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile
             }
             is = _mm512_add_epi32(is, _mm512_madd_epi16(s, _mm512_set1_epi16(1)));
             if (kind == KQ8) is = _mm512_add_epi32(is, _mm512_madd_epi16(sh, _mm512_set1_epi16(16)));
-#endif
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, _mm512_set1_ps(cv.d[c * TILE_K + b])),
                                      acc[c]);
         }
+#endif
     }
     __mmask16 m = rr >= 16 ? (__mmask16)0xffff : tail_mask(rr);
     UNROLL
