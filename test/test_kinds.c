@@ -260,7 +260,11 @@ static void levels_match_scalar(void) {
 static void half_products(void) {
     const qi_kernels *lv[16];
     int n_lv = kernels_available(lv, 16);
-    static const int shapes[][3] = {{512, 6, 1}, {512, 5, 2}, {512, 6, 3}, {200, 7, 1}, {200, 9, 5}, {1040, 4, 4}};
+    /* AVX-512's prefill panels take 32 rows, 12 columns and 128 weights at
+     * a time, in blocks of 64 columns: the last shapes cross each with a tail */
+    static const int shapes[][3] = {{512, 6, 1},   {512, 5, 2},  {512, 6, 3},  {200, 7, 1},
+                                    {200, 9, 5},   {1040, 4, 4}, {512, 45, 13}, {200, 57, 26},
+                                    {136, 70, 77}};
     for (int bf = 0; bf < 2; bf++) {
         const char *name = bf ? "bf16" : "f16";
         uint32_t t = bf ? GGML_BF16 : GGML_F16;

@@ -222,10 +222,12 @@ VECTORIZE static void half_row_bf16(const uint16_t *restrict s, float *restrict 
 /* out[c * os + r] = sum_i w_r[i] * x_c[i] for F16 (bf16 = 0) or BF16 rows of
  * n weights (row stride ws bytes) and n_cols f32 columns (stride xs floats).
  * Decode (one or two columns) streams each row once, 32 weights at a time
- * through a small f32 buffer, prefetching ahead. Prefill converts HALF_ROWS
+ * through a small f32 buffer, prefetching ahead. Prefill on AVX-512 is the
+ * outer product below (gemm_half_panels); elsewhere it converts HALF_ROWS
  * rows a chunk of HALF_K weights at a time into f32 on the stack, and each
- * chunk meets every column there. */
+ * chunk meets every column there, four rows against one column per step. */
 #define HALF_K 512
+#define HALF_ROWS 4
 #define HALF_PREFETCH 1024 /* bytes ahead in a streamed row */
 static inline void half_row(int bf16, const uint16_t *s, float *d, int n) {
     if (bf16) half_row_bf16(s, d, n);
@@ -279,32 +281,134 @@ VECTORIZE_FMA static inline void half_finish(float *o, float (*b)[HALF_K], const
     }
 }
 
-#ifdef __AVX512F__
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #include <immintrin.h>
-/* With 32 vector registers, 4 rows x 4 columns at a time: 16 independent
- * sums keep both FMA units busy (4 sums, one per row, wait on the FMA
- * latency), and each weight load serves four columns. A chunk converts 8
- * rows, so each 4 columns' activations, read from L2 for the first 4 rows,
- * are still in L1 for the next 4. */
-#define HALF_COLS 4
-#define HALF_ROWS 8
-/* lane j of the result: the sum of v[j]'s 16 lanes (45 shuffles and adds
- * for 16 sums) */
-static inline __attribute__((always_inline)) __m512 half_reduce16(const __m512 *v) {
-    __m512 u[8], w[4], x[2];
-    for (int i = 0; i < 8; i++)
-        u[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    for (int i = 0; i < 4; i++)
-        w[i] = _mm512_add_ps( /* 128-bit lane L: its part of the sums of v[4i..4i+3] */
-            _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[2 * i]), _mm512_castps_pd(u[2 * i + 1]))),
-            _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[2 * i]), _mm512_castps_pd(u[2 * i + 1]))));
-    for (int i = 0; i < 2; i++)
-        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xdd));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88), _mm512_shuffle_f32x4(x[0], x[1], 0xdd));
+/* Prefill on AVX-512 as an outer product. A panel of 32 rows is converted
+ * to f32 and transposed, HALF_PK weights of each row at a time, into
+ * wt[k][row]; then each step k loads the panel's two vectors there and
+ * broadcasts one activation of each of 12 columns: 24 independent sums that
+ * stay in registers over the chunk, with no horizontal reduction. The panel
+ * (16 KiB) stays in L1 while every column of a 64-column block meets it. */
+#define HALF_PANEL 1
+#define HALF_PROWS 32
+#define HALF_PCOLS 12
+#define HALF_PK 128
+#define HALF_SUPER 64 /* columns whose activations (64 x n floats) share one pass over the rows */
+
+/* v[i] lane j -> v[j] lane i */
+static inline __attribute__((always_inline)) void transpose16(__m512 *v) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) { /* per 128-bit lane: a0 b0 a1 b1, a2 b2 a3 b3 */
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) { /* u[4i + j], 128-bit lane L: element 4L + j of rows 4i..4i+3 */
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        v[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        v[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        v[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        v[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int j = 0; j < 4; j++) { /* the four row groups' lanes side by side */
+        __m512 ab_lo = _mm512_shuffle_f32x4(v[j], v[4 + j], 0x44), ab_hi = _mm512_shuffle_f32x4(v[j], v[4 + j], 0xee);
+        __m512 cd_lo = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0x44);
+        __m512 cd_hi = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0xee);
+        t[j] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0x88);
+        t[4 + j] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0xdd);
+        t[8 + j] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0xdd);
+    }
+    for (int i = 0; i < 16; i++) v[i] = t[i];
 }
-#else
-#define HALF_ROWS 4
+
+/* wt[k * 32 + i] = weight k0 + k of row i, k < kc, for the nr (<= 32) rows
+ * at w; rows past nr are zero */
+static void half_panel(int bf16, const uint8_t *w, size_t ws, int nr, int k0, int kc, float *wt) {
+    for (int h = 0; h < HALF_PROWS / 16; h++)
+        for (int kk = 0; kk < kc; kk += 16) {
+            const int kn = kc - kk < 16 ? kc - kk : 16;
+            const __mmask16 m = (__mmask16)(kn == 16 ? 0xffff : (1u << kn) - 1);
+            __m512 v[16];
+            for (int i = 0; i < 16; i++) {
+                if (16 * h + i >= nr) {
+                    v[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                __m256i hv = _mm256_maskz_loadu_epi16(m, (const uint16_t *)(w + (size_t)(16 * h + i) * ws) + k0 + kk);
+                v[i] = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(hv), 16)) : _mm512_cvtph_ps(hv);
+            }
+            transpose16(v);
+            for (int i = 0; i < kn; i++) _mm512_store_ps(wt + (size_t)(kk + i) * HALF_PROWS + 16 * h, v[i]);
+        }
+}
+
+/* o[c * os + i] += sum_k wt[k][i] * x[c * xs + k] for nc columns, the rows
+ * masked by m0 (0..15) and m1 (16..31) */
+VECTORIZE_FMA static inline __attribute__((always_inline)) void half_tile(const int nc, const float *wt, int kc,
+                                                                          const float *x, size_t xs, float *o,
+                                                                          size_t os, __mmask16 m0, __mmask16 m1) {
+    __m512 a[HALF_PCOLS][2];
+    for (int c = 0; c < nc; c++) a[c][0] = a[c][1] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        const __m512 w0 = _mm512_load_ps(wt + (size_t)k * HALF_PROWS), w1 = _mm512_load_ps(wt + (size_t)k * HALF_PROWS + 16);
+#pragma GCC unroll 12
+        for (int c = 0; c < nc; c++) {
+            const __m512 xv = _mm512_set1_ps(x[(size_t)c * xs + k]);
+            a[c][0] = _mm512_fmadd_ps(w0, xv, a[c][0]);
+            a[c][1] = _mm512_fmadd_ps(w1, xv, a[c][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int c = 0; c < nc; c++) {
+        float *oc = o + (size_t)c * os;
+        _mm512_mask_storeu_ps(oc, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, oc), a[c][0]));
+        _mm512_mask_storeu_ps(oc + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, oc + 16), a[c][1]));
+    }
+}
+
+static void gemm_half_panels(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs,
+                             int n_cols, float *out, size_t os) {
+    float wt[HALF_PK * HALF_PROWS] __attribute__((aligned(64)));
+    for (int c = 0; c < n_cols; c++)
+        for (int r = 0; r < n_rows; r++) out[(size_t)c * os + r] = 0;
+    for (int s0 = 0; s0 < n_cols; s0 += HALF_SUPER) {
+        const int ns = n_cols - s0 < HALF_SUPER ? n_cols - s0 : HALF_SUPER;
+        for (int r0 = 0; r0 < n_rows; r0 += HALF_PROWS) {
+            const int nr = n_rows - r0 < HALF_PROWS ? n_rows - r0 : HALF_PROWS;
+            const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
+            const __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffff : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+            for (int k0 = 0; k0 < n; k0 += HALF_PK) {
+                const int kc = n - k0 < HALF_PK ? n - k0 : HALF_PK;
+                half_panel(bf16, (const uint8_t *)w + (size_t)r0 * ws, ws, nr, k0, kc, wt);
+                /* the next panel's weights into L2, a share of its rows'
+                 * 64-byte lines before each tile, so that converting it does
+                 * not wait on memory (measured: +25% at pp512) */
+                const int nk0 = k0 + HALF_PK < n ? k0 + HALF_PK : 0, nr0 = nk0 ? r0 : r0 + HALF_PROWS;
+                const int pf_rows = n_rows - nr0 < HALF_PROWS ? n_rows - nr0 : HALF_PROWS;
+                const int pf_row_lines = ((n - nk0 < HALF_PK ? n - nk0 : HALF_PK) * 2 + 63) / 64;
+                const int pf_lines = pf_rows > 0 ? pf_rows * pf_row_lines : 0;
+                const int pf_step = (pf_lines * HALF_PCOLS + ns - 1) / ns;
+                int pf = 0;
+                for (int c = s0; c < s0 + ns; c += HALF_PCOLS) {
+                    for (int e = pf + pf_step; pf < e && pf < pf_lines; pf++)
+                        __builtin_prefetch((const uint8_t *)w + (size_t)(nr0 + pf / pf_row_lines) * ws + (size_t)nk0 * 2 +
+                                               64 * (size_t)(pf % pf_row_lines),
+                                           0, 2);
+                    const float *xc = x + (size_t)c * xs + k0;
+                    float *oc = out + (size_t)c * os + r0;
+                    switch (s0 + ns - c < HALF_PCOLS ? s0 + ns - c : HALF_PCOLS) {
+#define HALF_TILE(N) case N: half_tile(N, wt, kc, xc, xs, oc, os, m0, m1); break;
+                    HALF_TILE(1) HALF_TILE(2) HALF_TILE(3) HALF_TILE(4) HALF_TILE(5) HALF_TILE(6)
+                    HALF_TILE(7) HALF_TILE(8) HALF_TILE(9) HALF_TILE(10) HALF_TILE(11) HALF_TILE(12)
+#undef HALF_TILE
+                    default: break;
+                    }
+                }
+            }
+        }
+    }
+}
 #endif
 
 VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
@@ -313,6 +417,9 @@ VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, i
         gemm_half_decode(bf16, n, w, ws, n_rows, x, xs, n_cols, out, os);
         return;
     }
+#ifdef HALF_PANEL
+    gemm_half_panels(bf16, n, w, ws, n_rows, x, xs, n_cols, out, os);
+#else
     float buf[HALF_ROWS][HALF_K] __attribute__((aligned(64)));
     for (int r0 = 0; r0 < n_rows; r0 += HALF_ROWS) {
         int nr = n_rows - r0 < HALF_ROWS ? n_rows - r0 : HALF_ROWS;
@@ -323,24 +430,7 @@ VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, i
             for (int r = 0; r < HALF_ROWS; r++) /* rows past the matrix repeat the last one, never stored */
                 half_row(bf16, (const uint16_t *)((const uint8_t *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * ws) + k0,
                          buf[r], kc);
-            int c = 0;
-#ifdef HALF_COLS
-            for (; c + HALF_COLS <= n_cols; c += HALF_COLS)
-                for (int sub = 0; sub < nr; sub += 4) {
-                    const float *xc = x + (size_t)c * xs + k0;
-                    float(*b)[HALF_K] = buf + sub;
-                    vf16 a[HALF_COLS][4] = {{{0}}}; /* a[column][row] */
-                    for (int i = 0; i < kv; i += 16)
-#pragma GCC unroll 4
-                        for (int j = 0; j < HALF_COLS; j++) HALF_DOT4(a[j], b, xc + (size_t)j * xs, i);
-                    float sum[16] __attribute__((aligned(64)));
-                    _mm512_store_ps(sum, half_reduce16((const __m512 *)a));
-                    for (int j = 0; j < HALF_COLS; j++)
-                        half_finish(out + (size_t)(c + j) * os + r0 + sub, b, xc + (size_t)j * xs, sum + j * 4,
-                                    nr - sub < 4 ? nr - sub : 4, kv, kc);
-                }
-#endif
-            for (; c < n_cols; c++)
+            for (int c = 0; c < n_cols; c++)
                 for (int sub = 0; sub < nr; sub += 4) {
                     const float *xc = x + (size_t)c * xs + k0;
                     float(*b)[HALF_K] = buf + sub;
@@ -352,6 +442,7 @@ VECTORIZE_FMA static void gemm_half(int bf16, int n, const void *w, size_t ws, i
                 }
         }
     }
+#endif
 }
 
 static void gemm_f16(int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols, float *out,
