@@ -66,45 +66,58 @@ typedef float vf16_u __attribute__((vector_size(64), aligned(4), may_alias));
 #define ATT_ROWS 2
 #endif
 
+/* The fast paths of both attention products, for n <= ATT_ROWS rows of 64
+ * outputs: o_i += sum_j s[i * ss + j] * m_j (accumulate), else o_i = scale *
+ * that sum, over len rows m_j of 64 floats (stride 64): each m_j load serves
+ * n rows, whose sums stay in registers. */
+VECTORIZE_FMA static inline __attribute__((always_inline)) void att_rows64(const int n, float *restrict o,
+                                                                           const int accumulate,
+                                                                           const float *restrict s, size_t ss,
+                                                                           const float *restrict m, int len,
+                                                                           float scale) {
+    vf16 a[ATT_ROWS][4] = {{{0}}};
+    if (accumulate)
+#pragma GCC unroll 4
+        for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+            for (int l = 0; l < 4; l++) a[i][l] = vf16_load(o + (size_t)i * 64 + 16 * l);
+    for (int j = 0; j < len; j++) {
+        const float *mj = m + (size_t)j * 64;
+        vf16 mv[4] = {vf16_load(mj), vf16_load(mj + 16), vf16_load(mj + 32), vf16_load(mj + 48)};
+#pragma GCC unroll 4
+        for (int i = 0; i < n; i++) {
+            float x = s[(size_t)i * ss + j];
+#pragma GCC unroll 4
+            for (int l = 0; l < 4; l++) a[i][l] += x * mv[l];
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; l++) vf16_store(o + (size_t)i * 64 + 16 * l, accumulate ? a[i][l] : a[i][l] * scale);
+}
+
 /* Attention scores of nr query rows (row stride hd) against one block of
  * keys stored transposed, kt[d * stride + j]:
  *     sc[r * stride + j] = scale * sum_d q_r[d] * kt[d * stride + j],  j < nj.
  * The fast path takes the block whole (stride 64; the caller zero-fills
  * keys past nj, whose scores are never read), ATT_ROWS rows at a time and
  * the rest together, and scales each sum once. */
-VECTORIZE_FMA static inline __attribute__((always_inline)) void att_scores_rows(const int n, float *restrict sc,
-                                                                  const float *restrict q, const float *restrict kt,
-                                                                  int hd, float scale) {
-    vf16 a[ATT_ROWS][4] = {{{0}}};
-    for (int d = 0; d < hd; d++) {
-        const float *k = kt + (size_t)d * 64;
-        vf16 kv[4] = {vf16_load(k), vf16_load(k + 16), vf16_load(k + 32), vf16_load(k + 48)};
-#pragma GCC unroll 4
-        for (int i = 0; i < n; i++) {
-            float x = q[(size_t)i * hd + d];
-#pragma GCC unroll 4
-            for (int l = 0; l < 4; l++) a[i][l] += x * kv[l];
-        }
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < n; i++)
-#pragma GCC unroll 4
-        for (int l = 0; l < 4; l++) vf16_store(sc + (size_t)i * 64 + 16 * l, a[i][l] * scale);
-}
-
 VECTORIZE_FMA static void att_scores(float *restrict sc, const float *restrict q, const float *restrict kt, int hd,
                                  int nj, int nr, int stride, float scale) {
     int r = 0;
     if (stride == 64) {
-        for (; r + ATT_ROWS <= nr; r += ATT_ROWS) att_scores_rows(ATT_ROWS, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale);
+#define ATT_SCORES(N) att_rows64(N, sc + (size_t)r * 64, 0, q + (size_t)r * hd, (size_t)hd, kt, hd, scale)
+        for (; r + ATT_ROWS <= nr; r += ATT_ROWS) ATT_SCORES(ATT_ROWS);
         switch (nr - r) {
 #if ATT_ROWS > 3
-        case 3: att_scores_rows(3, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale); return;
-        case 2: att_scores_rows(2, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale); return;
+        case 3: ATT_SCORES(3); return;
+        case 2: ATT_SCORES(2); return;
 #endif
-        case 1: att_scores_rows(1, sc + (size_t)r * 64, q + (size_t)r * hd, kt, hd, scale); return;
+        case 1: ATT_SCORES(1); return;
         default: return;
         }
+#undef ATT_SCORES
     }
     for (; r < nr; r++) {
         float *restrict out = sc + (size_t)r * stride;
@@ -130,44 +143,21 @@ VECTORIZE_FMA static float att_exp(float *restrict p, int nj, float max) {
  * o_r = o + r * hd and p_r = p + r * pstride. Fast path: hd 64, ATT_ROWS rows
  * at a time and the rest together, the outputs held in registers across the
  * whole block. */
-VECTORIZE_FMA static inline __attribute__((always_inline)) void att_accum_rows(const int n, float *restrict o,
-                                                                 const float *restrict p, const float *restrict vb,
-                                                                 int nj, int pstride) {
-    vf16 a[ATT_ROWS][4];
-#pragma GCC unroll 4
-    for (int i = 0; i < n; i++)
-#pragma GCC unroll 4
-        for (int l = 0; l < 4; l++) a[i][l] = vf16_load(o + (size_t)i * 64 + 16 * l);
-    for (int j = 0; j < nj; j++) {
-        const float *v = vb + (size_t)j * 64;
-        vf16 vv[4] = {vf16_load(v), vf16_load(v + 16), vf16_load(v + 32), vf16_load(v + 48)};
-#pragma GCC unroll 4
-        for (int i = 0; i < n; i++) {
-            float x = p[(size_t)i * pstride + j];
-#pragma GCC unroll 4
-            for (int l = 0; l < 4; l++) a[i][l] += x * vv[l];
-        }
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < n; i++)
-#pragma GCC unroll 4
-        for (int l = 0; l < 4; l++) vf16_store(o + (size_t)i * 64 + 16 * l, a[i][l]);
-}
-
 VECTORIZE_FMA static void att_accum(float *restrict o, const float *restrict p, const float *restrict vb, int nj, int hd,
                                 int nr, int pstride) {
     int r = 0;
     if (hd == 64) {
-        for (; r + ATT_ROWS <= nr; r += ATT_ROWS)
-            att_accum_rows(ATT_ROWS, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride);
+#define ATT_ACCUM(N) att_rows64(N, o + (size_t)r * 64, 1, p + (size_t)r * pstride, (size_t)pstride, vb, nj, 1.0f)
+        for (; r + ATT_ROWS <= nr; r += ATT_ROWS) ATT_ACCUM(ATT_ROWS);
         switch (nr - r) {
 #if ATT_ROWS > 3
-        case 3: att_accum_rows(3, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride); return;
-        case 2: att_accum_rows(2, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride); return;
+        case 3: ATT_ACCUM(3); return;
+        case 2: ATT_ACCUM(2); return;
 #endif
-        case 1: att_accum_rows(1, o + (size_t)r * 64, p + (size_t)r * pstride, vb, nj, pstride); return;
+        case 1: ATT_ACCUM(1); return;
         default: return;
         }
+#undef ATT_ACCUM
     }
     for (; r < nr; r++) {
         float *restrict orow = o + (size_t)r * hd;
