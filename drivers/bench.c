@@ -39,7 +39,7 @@ static const char *usage_text =
     "                       buffer the size of one decode step's weights, and show each\n"
     "                       generation rate as a share of it (the roofline)\n"
     "  -h, --help           this text\n"
-    "QINFER_ISA=scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm forces a kernel level.\n";
+    "QINFER_ISA=scalar|avx2|avx512|avx512vnni|amx|neon|dotprod|i8mm forces a kernel level.\n";
 
 typedef struct list { int n, v[MAX_LIST]; } list;
 
@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
     if (isa_env && *isa_env) {
         int isa = qi_isa_parse(isa_env);
         if (isa < 0) {
-            fprintf(stderr, "bench: QINFER_ISA=%s: unknown kernel level (scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm)\n", isa_env);
+            fprintf(stderr, "bench: QINFER_ISA=%s: unknown kernel level (scalar|avx2|avx512|avx512vnni|amx|neon|dotprod|i8mm)\n", isa_env);
             return 2;
         }
         cfg.isa = (qi_isa)isa;

@@ -171,7 +171,7 @@ static int parse_args(int argc, char **argv, args *a) {
     if (isa_env && *isa_env) {
         int isa = qi_isa_parse(isa_env);
         if (isa < 0) {
-            fprintf(stderr, "qinfer: QINFER_ISA=%s: unknown kernel level (auto|scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm)\n",
+            fprintf(stderr, "qinfer: QINFER_ISA=%s: unknown kernel level (auto|scalar|avx2|avx512|avx512vnni|amx|neon|dotprod|i8mm)\n",
                     isa_env);
             return 1;
         }

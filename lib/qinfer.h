@@ -87,7 +87,7 @@ typedef enum qi_compute { QI_COMPUTE_Q8 = 0, QI_COMPUTE_F32 = 1 } qi_compute;
  * cannot run is an error when the session is created, not a fallback. */
 typedef enum qi_isa {
     QI_ISA_AUTO = 0, QI_ISA_SCALAR, QI_ISA_AVX2, QI_ISA_AVX512, QI_ISA_AVX512VNNI,
-    QI_ISA_NEON, QI_ISA_DOTPROD, QI_ISA_I8MM, QI_ISA_COUNT
+    QI_ISA_NEON, QI_ISA_DOTPROD, QI_ISA_I8MM, QI_ISA_AMX, QI_ISA_COUNT
 } qi_isa;
 
 /* "auto", "scalar", "avx2", ...; and back (-1 for an unknown name) */

@@ -10,14 +10,17 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 extern const qi_kernels qi_kernels_avx2, qi_kernels_avx512, qi_kernels_avx512vnni;
+const qi_kernels *kernels_amx(void); /* x86_amx.c: the VNNI table with AMX prefill products */
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 extern const qi_kernels qi_kernels_neon, qi_kernels_dotprod, qi_kernels_i8mm;
 #endif
 
 /* Every level any build knows, worst to best within an architecture. */
-static const char *const all_names[] = {"scalar", "avx2", "avx512", "avx512vnni", "neon", "dotprod", "i8mm"};
+static const char *const all_names[] = {"scalar", "avx2", "avx512", "avx512vnni", "amx", "neon", "dotprod", "i8mm"};
 
 #if defined(__x86_64__)
 static unsigned long long xgetbv0(void) {
@@ -39,6 +42,19 @@ int kernels_cpu_intel(void) {
     return v == 2;
 }
 
+/* Linux lends a process the AMX tile registers only once asked
+ * (ARCH_REQ_XCOMP_PERM for XTILEDATA); using them unasked is SIGILL. Asked
+ * once: the answer holds for the process and every thread. */
+static int amx_permitted(void) {
+    static int known; /* 0: not asked yet, 1: refused, 2: granted */
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (!v) {
+        v = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0 ? 2 : 1;
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v == 2;
+}
+
 /* Fills tables[] with the levels this CPU and OS can run, scalar first. */
 static int detect(const qi_kernels **t, int cap) {
     int n = 0;
@@ -55,12 +71,16 @@ static int detect(const qi_kernels **t, int cap) {
     int avx2 = (b >> 5) & 1;
     int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
     int vnni = (c >> 11) & 1;
+    int amx = ((d >> 24) & 1) && ((d >> 25) & 1); /* AMX-TILE, AMX-INT8 */
+    int os_amx = (xcr0 & 0x60000) == 0x60000;    /* XTILECFG, XTILEDATA */
     if (!(os_ymm && avx2 && fma && f16c)) return n;
     if (n < cap) t[n++] = &qi_kernels_avx2;
     if (!(os_zmm && avx512f && avx512dq && avx512bw && avx512vl)) return n;
     if (n < cap) t[n++] = &qi_kernels_avx512;
     if (!vnni) return n;
     if (n < cap) t[n++] = &qi_kernels_avx512vnni;
+    if (!(amx && os_amx && amx_permitted())) return n;
+    if (n < cap) t[n++] = kernels_amx();
     return n;
 }
 #elif defined(__aarch64__)
@@ -128,7 +148,7 @@ const qi_kernels *kernels_select(const char *force, char *err, size_t err_size) 
                      have);
         else
             snprintf(err, err_size,
-                     "kernel level %s: unknown (known: scalar|avx2|avx512|avx512vnni|neon|dotprod|i8mm; "
+                     "kernel level %s: unknown (known: scalar|avx2|avx512|avx512vnni|amx|neon|dotprod|i8mm; "
                      "available here: %s)",
                      force, have);
     }

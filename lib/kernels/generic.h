@@ -272,7 +272,7 @@ VECTORIZE_FMA static inline void half_finish(float *o, float (*b)[HALF_K], const
 }
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#include <immintrin.h>
+#include "x86_common.h" /* transpose16 */
 /* Prefill on AVX-512 as an outer product. A panel of 32 rows is converted
  * to f32 and transposed, HALF_PK weights of each row at a time, into
  * wt[k][row]; then each step k loads the panel's two vectors there and
@@ -284,33 +284,6 @@ VECTORIZE_FMA static inline void half_finish(float *o, float (*b)[HALF_K], const
 #define HALF_PCOLS 12
 #define HALF_PK 128
 #define HALF_SUPER 64 /* columns whose activations (64 x n floats) share one pass over the rows */
-
-/* v[i] lane j -> v[j] lane i */
-static inline __attribute__((always_inline)) void transpose16(__m512 *v) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) { /* per 128-bit lane: a0 b0 a1 b1, a2 b2 a3 b3 */
-        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) { /* u[4i + j], 128-bit lane L: element 4L + j of rows 4i..4i+3 */
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        v[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        v[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        v[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        v[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int j = 0; j < 4; j++) { /* the four row groups' lanes side by side */
-        __m512 ab_lo = _mm512_shuffle_f32x4(v[j], v[4 + j], 0x44), ab_hi = _mm512_shuffle_f32x4(v[j], v[4 + j], 0xee);
-        __m512 cd_lo = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0x44);
-        __m512 cd_hi = _mm512_shuffle_f32x4(v[8 + j], v[12 + j], 0xee);
-        t[j] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0x88);
-        t[4 + j] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0xdd);
-        t[8 + j] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0x88);
-        t[12 + j] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0xdd);
-    }
-    for (int i = 0; i < 16; i++) v[i] = t[i];
-}
 
 /* wt[k * 32 + i] = weight k0 + k of row i, k < kc, for the nr (<= 32) rows
  * at w; rows past nr are zero */

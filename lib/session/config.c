@@ -68,7 +68,7 @@ qi_status qi_config_check(const qi_config *c, char *msg, size_t n) {
 }
 
 static const char *const isa_names[QI_ISA_COUNT] = {"auto", "scalar", "avx2", "avx512", "avx512vnni", "neon",
-                                                    "dotprod", "i8mm"};
+                                                    "dotprod", "i8mm", "amx"};
 
 const char *qi_isa_name(qi_isa isa) { return (unsigned)isa < QI_ISA_COUNT ? isa_names[isa] : "?"; }
 

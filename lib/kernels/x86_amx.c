@@ -1,0 +1,277 @@
+/* AMX level: the AVX-512 VNNI level with the prefill products of Q4_0 and
+ * Q8_0 weights on Intel AMX tiles. Everything else (decode, the other
+ * kinds, attention, F16) is the VNNI level's own, taken from its table.
+ *
+ * One TDPBSSD multiplies a weight tile A (16 rows x one block of 32 int8)
+ * by a tile B of activations (the same block of 16 columns, VNNI-packed: 8
+ * rows of 16 x 4 bytes) into C, 16 x 16 exact int32 sums. Weight and
+ * activation scales differ per block, so sums cannot run across blocks:
+ * each block's C goes to memory and AVX-512 scales it into float
+ * accumulators, acc[row] (a lane per column), as the VNNI tiles do with
+ * their vpdpbusd sums. Q8_0 rows are tile-loaded straight from the file's
+ * blocks (stride: the row); Q4_0 rows are unpacked to int8 first, once per
+ * row tile and k-chunk for up to AMX_SUPER columns. Rows and columns past
+ * the last whole tile of 16 go to the VNNI level.
+ *
+ * Linux lends a process the tile registers only on request (arch_prctl
+ * ARCH_REQ_XCOMP_PERM, made in dispatch.c before this level is listed).
+ * Each product loads the tile configuration and releases the tiles again.
+ * Built with -mamx-tile -mamx-int8 and the VNNI level's flags. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "x86_common.h"
+
+extern const qi_kernels qi_kernels_avx512vnni;
+
+#define AMX_ROWS 16   /* weight rows per tile (C's rows) */
+#define AMX_COLS 16   /* activation columns per tile (C's columns) */
+#define AMX_K 32      /* blocks per k-chunk: the packed activations of a super-column stay in L2 */
+#define AMX_SUPER 64  /* columns whose activations are packed once and reused by every row tile */
+#define AMX_MIN_COLS AMX_COLS
+
+/* the tiles: C, A (weights) and B (activations), two of each, so that one
+ * block's products run while the other's sums are being scaled (macros: the
+ * intrinsics paste the number into the instruction's text) */
+#define TC0 0
+#define TC1 1
+#define TC2 2
+#define TC3 3
+#define TA0 4
+#define TA1 5
+#define TB0 6
+#define TB1 7
+
+/* LDTILECFG's 64 bytes: palette 1, then each tile's bytes per row and rows.
+ * A constant in memory: GCC 12 drops stores to a local config as dead (its
+ * builtin does not say it reads them). */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((packed)) tile_config;
+
+static const tile_config amx_config __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = {[TC0] = AMX_COLS * 4, [TC1] = AMX_COLS * 4, [TC2] = AMX_COLS * 4, [TC3] = AMX_COLS * 4, [TA0] = QK8_0, [TA1] = QK8_0, [TB0] = AMX_COLS * 4,
+              [TB1] = AMX_COLS * 4},
+    .rows = {[TC0] = AMX_ROWS, [TC1] = AMX_ROWS, [TC2] = AMX_ROWS, [TC3] = AMX_ROWS, [TA0] = AMX_ROWS, [TA1] = AMX_ROWS, [TB0] = QK8_0 / 4,
+             [TB1] = QK8_0 / 4},
+};
+
+/* the f16 scales at base + idx[i] (16 of them) as floats */
+static inline __m512 gather_h2f(__m512i idx, const void *base) {
+    __m512i v = _mm512_i32gather_epi32(idx, base, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+/* The activations of nct column tiles (16 columns each, from x, column
+ * stride xs blocks), kc blocks: bq[(t * kc + b) * 512] B tile t of block b
+ * (bq[kk * 64 + c * 4 + j] = quant 4kk + j of column c), bd[(t * kc + b) *
+ * 16 + c] the scale of column c. */
+static void pack_columns(const block_q8_0 *x, size_t xs, int nct, int kc, int8_t *bq, float *bd) {
+    const __m512i col = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)(xs * sizeof(block_q8_0))));
+    for (int t = 0; t < nct; t++)
+        for (int b = 0; b < kc; b++) {
+            const block_q8_0 *xb = x + (size_t)t * AMX_COLS * xs + b;
+            int8_t *q = bq + (size_t)(t * kc + b) * QK8_0 * AMX_COLS;
+            for (int kk = 0; kk < QK8_0 / 4; kk++)
+                _mm512_store_si512(q + kk * 64, _mm512_i32gather_epi32(col, xb->qs + 4 * kk, 1));
+            _mm512_store_ps(bd + (size_t)(t * kc + b) * AMX_COLS, gather_h2f(col, &xb->d));
+        }
+}
+
+/* Q4_0: the 16 rows at w (stride ws) over kc blocks as int8 tiles,
+ * wq[b * 512 + i * 32 + e] = weight e of block b of row i, in -8..7 */
+static void unpack_q4_0(const uint8_t *w, size_t ws, int kc, int8_t *wq) {
+    const __m512i lo_mask = _mm512_set1_epi8(0x0f), eight = _mm512_set1_epi8(8);
+    /* four rows' 16 bytes of low nibbles (lo) and high ones (hi) -> two rows each, in order */
+    const __m512i rows01 = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+    const __m512i rows23 = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+    for (int b = 0; b < kc; b++)
+        for (int i = 0; i < AMX_ROWS; i += 4) {
+            const uint8_t *p = w + (size_t)i * ws + (size_t)b * sizeof(block_q4_0) + offsetof(block_q4_0, qs);
+            __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + ws)), 1);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 2 * ws)), 2);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 3 * ws)), 3);
+            __m512i lo = _mm512_and_si512(v, lo_mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo_mask);
+            int8_t *o = wq + (size_t)b * AMX_ROWS * QK8_0 + (size_t)i * QK8_0;
+            _mm512_store_si512(o, _mm512_sub_epi8(_mm512_permutex2var_epi64(lo, rows01, hi), eight));
+            _mm512_store_si512(o + 64, _mm512_sub_epi8(_mm512_permutex2var_epi64(lo, rows23, hi), eight));
+        }
+}
+
+/* acc[i] += c[i] * wd[i] * bd, i < 16 (c: one block's stored C tile) */
+static inline __attribute__((always_inline)) void scale_block(const int32_t *c, const float *wd, const float *bd,
+                                                              __m512 *acc) {
+    const __m512 xd = _mm512_load_ps(bd);
+#pragma GCC unroll 16
+    for (int i = 0; i < AMX_ROWS; i++) {
+        __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(c + i * AMX_COLS));
+        acc[i] = _mm512_fmadd_ps(s, _mm512_mul_ps(xd, _mm512_set1_ps(wd[i])), acc[i]);
+    }
+}
+
+/* The next row tile's weights, prefetched into L2 while this one is
+ * multiplied: a few lines per block, since a burst of them would wait on
+ * the core's few line-fill buffers. Line j is line j % lines of row j /
+ * lines. */
+typedef struct {
+    const uint8_t *base;
+    size_t ws;
+    int lines, total, next, per;
+} prefetch_stream;
+
+static inline __attribute__((always_inline)) void prefetch_some(prefetch_stream *p) {
+    for (int e = p->next + p->per; p->next < e && p->next < p->total; p->next++)
+        __builtin_prefetch(p->base + (size_t)(p->next / p->lines) * p->ws + (size_t)(p->next % p->lines) * 64, 0, 2);
+}
+
+/* 16 rows x 16 columns over kc blocks: the weights at a (block b at a + b *
+ * astep, rows as stride as), their scales wd[b * 16 + i], the packed
+ * activations bq/bd of one column tile; out[c * os + i] (+= with accum) */
+static inline __attribute__((always_inline)) void amx_tile(const int8_t *a, size_t astep, size_t as, const float *wd,
+                                                           const int8_t *bq, const float *bd, int kc, float *out,
+                                                           size_t os, int accum, prefetch_stream *pf) {
+    int32_t c[4][AMX_ROWS * AMX_COLS] __attribute__((aligned(64)));
+    __m512 acc[AMX_ROWS];
+#pragma GCC unroll 16
+    for (int i = 0; i < AMX_ROWS; i++) acc[i] = _mm512_setzero_ps();
+    const size_t bstep = QK8_0 * AMX_COLS;
+    int b = 0;
+#define AMX_BLOCK(C, A, B, k)                                                                                    \
+    _tile_loadd(A, a + (k) * astep, as);                                                                        \
+    _tile_loadd(B, bq + (k) * bstep, 64);                                                                       \
+    _tile_zero(C);                                                                                              \
+    _tile_dpbssd(C, A, B)
+    for (; b + 4 <= kc; b += 4) {
+        prefetch_some(pf);
+        AMX_BLOCK(TC0, TA0, TB0, b);
+        AMX_BLOCK(TC1, TA1, TB1, b + 1);
+        AMX_BLOCK(TC2, TA0, TB0, b + 2);
+        AMX_BLOCK(TC3, TA1, TB1, b + 3);
+        _tile_stored(TC0, c[0], 64);
+        _tile_stored(TC1, c[1], 64);
+        _tile_stored(TC2, c[2], 64);
+        _tile_stored(TC3, c[3], 64);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) scale_block(c[j], wd + (b + j) * AMX_ROWS, bd + (b + j) * AMX_COLS, acc);
+    }
+    for (; b < kc; b++) {
+        AMX_BLOCK(TC0, TA0, TB0, b);
+        _tile_stored(TC0, c[0], 64);
+        scale_block(c[0], wd + b * AMX_ROWS, bd + b * AMX_COLS, acc);
+    }
+#undef AMX_BLOCK
+    transpose16(acc); /* acc[c]: a lane per row */
+#pragma GCC unroll 16
+    for (int j = 0; j < AMX_COLS; j++) {
+        float *o = out + (size_t)j * os;
+        _mm512_storeu_ps(o, accum ? _mm512_add_ps(_mm512_loadu_ps(o), acc[j]) : acc[j]);
+    }
+}
+
+/* rows16 x cols16 (multiples of 16) of a Q4_0 or Q8_0 product on the tiles
+ * (about 90 KiB of stack, given back before the VNNI level takes the rest) */
+static inline __attribute__((always_inline)) void amx_gemm(const int q4, int n, const uint8_t *w, size_t ws,
+                                                           int rows16, const block_q8_0 *x, size_t xs, int cols16,
+                                                           float *out, size_t os) {
+    const size_t blk = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const int nb = n / QK8_0;
+    int8_t bq[AMX_SUPER / AMX_COLS * AMX_K * QK8_0 * AMX_COLS] __attribute__((aligned(64)));
+    float bd[AMX_SUPER / AMX_COLS * AMX_K * AMX_COLS] __attribute__((aligned(64)));
+    int8_t wq[q4 ? AMX_K * AMX_ROWS * QK8_0 : 1] __attribute__((aligned(64)));
+    float wd[AMX_K * AMX_ROWS] __attribute__((aligned(64)));
+    const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)ws));
+    _tile_loadconfig(&amx_config);
+    for (int s0 = 0; s0 < cols16; s0 += AMX_SUPER) {
+        const int nct = (cols16 - s0 < AMX_SUPER ? cols16 - s0 : AMX_SUPER) / AMX_COLS;
+        for (int k0 = 0; k0 < nb; k0 += AMX_K) {
+            const int kc = nb - k0 < AMX_K ? nb - k0 : AMX_K;
+            pack_columns(x + (size_t)s0 * xs + k0, xs, nct, kc, bq, bd);
+            for (int r0 = 0; r0 < rows16; r0 += AMX_ROWS) {
+                const uint8_t *wr = w + (size_t)r0 * ws + (size_t)k0 * blk;
+                for (int b = 0; b < kc; b++) _mm512_store_ps(wd + b * AMX_ROWS, gather_h2f(row, wr + b * blk));
+                const int8_t *a;
+                size_t astep, as;
+                if (q4) {
+                    unpack_q4_0(wr, ws, kc, wq);
+                    a = wq, astep = AMX_ROWS * QK8_0, as = QK8_0;
+                } else {
+                    a = (const int8_t *)(wr + offsetof(block_q8_0, qs)), astep = blk, as = ws;
+                }
+                /* the next row tile's weights into L2, spread over this
+                 * one's blocks, so that they do not come from memory when
+                 * their scales are gathered */
+                const int lines = (int)(((size_t)kc * blk + 63) / 64), pairs = nct * (kc / 4) > 0 ? nct * (kc / 4) : 1;
+                prefetch_stream pf = {wr + (size_t)AMX_ROWS * ws, ws, lines, r0 + AMX_ROWS < rows16 ? AMX_ROWS * lines : 0,
+                                      0, (AMX_ROWS * lines + pairs - 1) / pairs};
+                for (int t = 0; t < nct; t++) {
+                    amx_tile(a, astep, as, wd, bq + (size_t)t * kc * QK8_0 * AMX_COLS, bd + (size_t)t * kc * AMX_COLS,
+                             kc, out + (size_t)(s0 + t * AMX_COLS) * os + r0, os, k0 > 0, &pf);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+static __attribute__((noinline)) void amx_gemm_q4_0(int n, const uint8_t *w, size_t ws, int rows16,
+                                                    const block_q8_0 *x, size_t xs, int cols16, float *out, size_t os) {
+    amx_gemm(1, n, w, ws, rows16, x, xs, cols16, out, os);
+}
+
+static __attribute__((noinline)) void amx_gemm_q8_0(int n, const uint8_t *w, size_t ws, int rows16,
+                                                    const block_q8_0 *x, size_t xs, int cols16, float *out, size_t os) {
+    amx_gemm(0, n, w, ws, rows16, x, xs, cols16, out, os);
+}
+
+/* The whole product: full tiles here, the rest on the VNNI level, which
+ * also takes products of fewer than AMX_MIN_COLS columns (decode). */
+static void gemm_amx(const int q4, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                     int n_cols, float *out, size_t os, int prefetch) {
+    const qi_gemm_fn vnni = q4 ? qi_kernels_avx512vnni.gemm_q4_0 : qi_kernels_avx512vnni.gemm_q8_0;
+    const int rows16 = n_rows / AMX_ROWS * AMX_ROWS, cols16 = n_cols / AMX_COLS * AMX_COLS;
+    if (n_cols < AMX_MIN_COLS || rows16 == 0 || n < QK8_0) {
+        vnni(n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+        return;
+    }
+    (q4 ? amx_gemm_q4_0 : amx_gemm_q8_0)(n, w, ws, rows16, x, xs, cols16, out, os);
+    if (rows16 < n_rows)
+        vnni(n, (const uint8_t *)w + (size_t)rows16 * ws, ws, n_rows - rows16, x, xs, n_cols, out + rows16, os,
+             prefetch);
+    if (cols16 < n_cols)
+        vnni(n, w, ws, rows16, x + (size_t)cols16 * xs, xs, n_cols - cols16, out + (size_t)cols16 * os, os, prefetch);
+}
+
+static void gemm_q4_0_amx(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                          float *out, size_t os, int prefetch) {
+    gemm_amx(1, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+}
+
+static void gemm_q8_0_amx(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                          float *out, size_t os, int prefetch) {
+    gemm_amx(0, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+}
+
+static qi_kernels amx_table;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+static void amx_fill(void) {
+    amx_table = qi_kernels_avx512vnni;
+    amx_table.name = "amx";
+    amx_table.gemm_q4_0 = gemm_q4_0_amx;
+    amx_table.gemm_q8_0 = gemm_q8_0_amx;
+}
+
+const qi_kernels *kernels_amx(void) {
+    pthread_once(&amx_once, amx_fill);
+    return &amx_table;
+}
+#endif
