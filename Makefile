@@ -47,7 +47,7 @@ $(B)/lib/kernels/x86_avx2.o:       KFLAGS := -mavx2 -mfma -mf16c
 $(B)/lib/kernels/x86_avx512.o:     KFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
 $(B)/lib/kernels/x86_avx512vnni.o: KFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c
 $(B)/lib/kernels/x86_amx.o:        KFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mfma -mf16c \
-                                      -mamx-tile -mamx-int8
+                                      -mamx-tile -mamx-int8 -mamx-bf16
 endif
 ifneq ($(findstring aarch64,$(TARGET)),)
 $(B)/lib/kernels/arm_dotprod.o:    KFLAGS := -march=armv8.2-a+dotprod+fp16

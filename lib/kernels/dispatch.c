@@ -71,7 +71,7 @@ static int detect(const qi_kernels **t, int cap) {
     int avx2 = (b >> 5) & 1;
     int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
     int vnni = (c >> 11) & 1;
-    int amx = ((d >> 24) & 1) && ((d >> 25) & 1); /* AMX-TILE, AMX-INT8 */
+    int amx = ((d >> 24) & 1) && ((d >> 25) & 1) && ((d >> 22) & 1); /* AMX-TILE, AMX-INT8, AMX-BF16 */
     int os_amx = (xcr0 & 0x60000) == 0x60000;    /* XTILECFG, XTILEDATA */
     if (!(os_ymm && avx2 && fma && f16c)) return n;
     if (n < cap) t[n++] = &qi_kernels_avx2;

@@ -1,6 +1,7 @@
-/* AMX level: the AVX-512 VNNI level with the prefill products of Q4_0 and
- * Q8_0 weights on Intel AMX tiles. Everything else (decode, the other
- * kinds, attention, F16) is the VNNI level's own, taken from its table.
+/* AMX level: the AVX-512 VNNI level with the prefill products of Q4_0,
+ * Q8_0, F16 and BF16 weights on Intel AMX tiles. Everything else (decode,
+ * the k-quants and the other block types, attention) is the VNNI level's
+ * own, taken from its table.
  *
  * One TDPBSSD multiplies a weight tile A (16 rows x one block of 32 int8)
  * by a tile B of activations (the same block of 16 columns, VNNI-packed: 8
@@ -16,7 +17,7 @@
  * Linux lends a process the tile registers only on request (arch_prctl
  * ARCH_REQ_XCOMP_PERM, made in dispatch.c before this level is listed).
  * Each product loads the tile configuration and releases the tiles again.
- * Built with -mamx-tile -mamx-int8 and the VNNI level's flags. */
+ * Built with -mamx-tile -mamx-int8 -mamx-bf16 and the VNNI level's flags. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <pthread.h>
@@ -260,6 +261,203 @@ static void gemm_q8_0_amx(int n, const void *w, size_t ws, int n_rows, const blo
     gemm_amx(0, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
+/* ---- F16 and BF16 weights, f32 activations (TDPBF16PS) --------------------
+ * The tiles multiply bf16 pairs into f32 sums. Both factors are split into
+ * bf16 parts that add up to them exactly: an f16 weight (11 significant
+ * bits) into hi + lo, an f32 activation (24) into x1 + x2 + x3, 8 bits
+ * each. Every product of two parts is exact in f32; the five largest (hi
+ * x1, hi x2, hi x3, lo x1, lo x2) are summed, leaving out lo x3, below 2^-24
+ * of the product: the same accuracy as the f32 product of the other levels,
+ * to its summation order (checked against the scalar one like them). A BF16
+ * weight is a single part: three products.
+ *
+ * Here A holds activations (16 columns x 32 values as pairs) and B weights
+ * (16 pair-rows: pair k of each of 16 rows), so C[column][row] is laid out
+ * as the output and is tile-loaded from and stored to it directly. Four C
+ * tiles hold a super-column of 64 columns; each row tile's weights are
+ * split and packed once per k-chunk for all four. */
+#define HALF_STEP 32                 /* values per tile product (64 bytes of bf16) */
+#define HALF_CHUNK 192               /* values per k-chunk: the super-column's split activations stay in L1 */
+#define HALF_STEPS (HALF_CHUNK / HALF_STEP)
+#define HALF_TILES (AMX_SUPER / AMX_COLS)
+#define TW_HI 4
+#define TW_LO 5
+#define TX0 6
+#define TX1 7
+
+static const tile_config amx_half_config __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+};
+
+/* the high halves of a's and b's 16 floats, in order: 32 bf16 (exact when
+ * their low halves are zero) */
+static inline __m512i bf16_pack(__m512 a, __m512 b) {
+    const __m512i odd = _mm512_setr_epi32(0x00030001, 0x00070005, 0x000b0009, 0x000f000d, 0x00130011, 0x00170015,
+                                          0x001b0019, 0x001f001d, 0x00230021, 0x00270025, 0x002b0029, 0x002f002d,
+                                          0x00330031, 0x00370035, 0x003b0039, 0x003f003d);
+    return _mm512_permutex2var_epi16(_mm512_castps_si512(a), odd, _mm512_castps_si512(b));
+}
+
+/* v with its low 16 bits cleared: the bf16 it starts with */
+static inline __m512 bf16_trunc(__m512 v) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0xffff0000)));
+}
+
+/* The activations of nct column tiles, values k0.. of a chunk of ns steps:
+ * xp[((t * HALF_STEPS + s) * 3 + part) * 512] is A tile `part` (x1, x2, x3)
+ * of column tile t, step s; values past n are zero. */
+static void half_pack_columns(const float *x, size_t xs, int nct, int k0, int n, int ns, uint16_t *xp) {
+    for (int t = 0; t < nct; t++)
+        for (int c = 0; c < AMX_COLS; c++) {
+            const float *xc = x + (size_t)(t * AMX_COLS + c) * xs;
+            for (int s = 0; s < ns; s++) {
+                const int k = k0 + s * HALF_STEP, left = n - k;
+                const __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << (left > 0 ? left : 0)) - 1);
+                const __mmask16 m1 = left >= 32 ? 0xffff : (__mmask16)((1u << (left > 16 ? left - 16 : 0)) - 1);
+                __m512 a = _mm512_maskz_loadu_ps(m0, xc + k), b = _mm512_maskz_loadu_ps(m1, xc + k + 16);
+                uint16_t *o = xp + (size_t)((t * HALF_STEPS + s) * 3) * 512 + c * HALF_STEP;
+                for (int part = 0; part < 3; part++) {
+                    __m512 ah = bf16_trunc(a), bh = bf16_trunc(b);
+                    _mm512_store_si512(o + part * 512, bf16_pack(ah, bh));
+                    a = _mm512_sub_ps(a, ah), b = _mm512_sub_ps(b, bh); /* exact: the rest of the bits */
+                }
+            }
+        }
+}
+
+/* The 16 rows at w (stride ws), values k0.. of ns steps, as B tiles:
+ * wp[(s * 2 + part) * 512] holds part (hi, lo) of step s, pair-row kk:
+ * wp[... + kk * 32 + 2 * r + j] = value k0 + 32 s + 2 kk + j of row r.
+ * The rows' raw pairs are transposed first, then split (one transpose for
+ * both parts). BF16 rows have no lo part. The same lines of the rows at pf
+ * (unless NULL) are prefetched: the 16 rows' streams are too many for the
+ * hardware's prefetcher. */
+static void half_pack_rows(int bf16, const uint8_t *w, size_t ws, int k0, int n, int ns, uint16_t *wp,
+                           const uint8_t *pf) {
+    for (int s = 0; s < ns; s++) {
+        const int k = k0 + s * HALF_STEP, left = n - k;
+        const __mmask32 m = left >= 32 ? 0xffffffffu : (__mmask32)((1u << left) - 1);
+        __m512 v[16];
+        for (int r = 0; r < AMX_ROWS; r++) {
+            v[r] = _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(m, w + (size_t)r * ws + (size_t)k * 2));
+            if (pf) __builtin_prefetch(pf + (size_t)r * ws + (size_t)k * 2, 0, 2);
+        }
+        transpose16(v); /* v[kk]: pair kk of each row */
+        uint16_t *hi = wp + (size_t)(s * 2) * 512, *lo = hi + 512;
+        for (int kk = 0; kk < 16; kk++) {
+            if (bf16) {
+                _mm512_store_ps(hi + kk * 32, v[kk]);
+                continue;
+            }
+            const __m512i h = _mm512_castps_si512(v[kk]);
+            __m512 a = _mm512_cvtph_ps(_mm512_castsi512_si256(h)), b = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1));
+            __m512 ah = bf16_trunc(a), bh = bf16_trunc(b);
+            _mm512_store_si512(hi + kk * 32, bf16_pack(ah, bh));
+            _mm512_store_si512(lo + kk * 32, bf16_pack(_mm512_sub_ps(a, ah), _mm512_sub_ps(b, bh)));
+        }
+    }
+}
+
+/* one step of column tiles T and U (T + 1) into C tiles T and U: the
+ * products of their three activation parts with the weights' hi (and lo)
+ * parts, the two tiles' products alternating, so that each waits less on
+ * the one before into the same C */
+#define HALF_PART(T, U, part, lo)                                                                                \
+    _tile_loadd(TX0, xp + (size_t)(((T) * HALF_STEPS + s) * 3 + (part)) * 512, 64);                             \
+    if (nct > (U)) _tile_loadd(TX1, xp + (size_t)(((U) * HALF_STEPS + s) * 3 + (part)) * 512, 64);              \
+    _tile_dpbf16ps(T, TX0, TW_HI);                                                                              \
+    if (nct > (U)) _tile_dpbf16ps(U, TX1, TW_HI);                                                               \
+    if (lo && !bf16) {                                                                                          \
+        _tile_dpbf16ps(T, TX0, TW_LO);                                                                          \
+        if (nct > (U)) _tile_dpbf16ps(U, TX1, TW_LO);                                                           \
+    }
+#define HALF_TILES2(T, U)                                                                                        \
+    if (nct > (T)) {                                                                                            \
+        HALF_PART(T, U, 0, 1)                                                                                   \
+        HALF_PART(T, U, 1, 1)                                                                                   \
+        HALF_PART(T, U, 2, 0)                                                                                   \
+    }
+#define HALF_C(T, op)                                                                                            \
+    if (nct > (T)) op(T, out + (size_t)(s0 + (T) * AMX_COLS) * os + r0, os * sizeof(float))
+#define HALF_LOAD_C(T, p, stride) _tile_loadd(T, p, stride)
+#define HALF_STORE_C(T, p, stride) _tile_stored(T, p, stride)
+
+static inline __attribute__((always_inline)) void half_gemm(const int bf16, int n, const uint8_t *w, size_t ws,
+                                                            int rows16, const float *x, size_t xs, int cols16,
+                                                            float *out, size_t os) {
+    uint16_t xp[HALF_TILES * HALF_STEPS * 3 * 512] __attribute__((aligned(64)));
+    uint16_t wp[2][HALF_STEPS * 2 * 512] __attribute__((aligned(64)));
+    _tile_loadconfig(&amx_half_config);
+    for (int s0 = 0; s0 < cols16; s0 += AMX_SUPER) {
+        const int nct = (cols16 - s0 < AMX_SUPER ? cols16 - s0 : AMX_SUPER) / AMX_COLS;
+        for (int k0 = 0; k0 < n; k0 += HALF_CHUNK) {
+            const int ns = (((n - k0 < HALF_CHUNK ? n - k0 : HALF_CHUNK)) + HALF_STEP - 1) / HALF_STEP;
+            half_pack_columns(x + (size_t)s0 * xs, xs, nct, k0, n, ns, xp);
+            half_pack_rows(bf16, w, ws, k0, n, ns, wp[0], rows16 > AMX_ROWS ? w + AMX_ROWS * ws : NULL);
+            for (int r0 = 0; r0 < rows16; r0 += AMX_ROWS) {
+                const uint16_t *cur = wp[(r0 / AMX_ROWS) & 1];
+                if (k0) {
+                    HALF_C(0, HALF_LOAD_C); HALF_C(1, HALF_LOAD_C); HALF_C(2, HALF_LOAD_C); HALF_C(3, HALF_LOAD_C);
+                } else {
+                    _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+                }
+                for (int s = 0; s < ns; s++) {
+                    _tile_loadd(TW_HI, cur + (size_t)(s * 2) * 512, 64);
+                    if (!bf16) _tile_loadd(TW_LO, cur + (size_t)(s * 2 + 1) * 512, 64);
+                    HALF_TILES2(0, 1) HALF_TILES2(2, 3)
+                }
+                /* the next row tile's weights, while the tiles work on these */
+                if (r0 + AMX_ROWS < rows16)
+                    half_pack_rows(bf16, w + (size_t)(r0 + AMX_ROWS) * ws, ws, k0, n, ns, wp[((r0 / AMX_ROWS) + 1) & 1],
+                                   r0 + 2 * AMX_ROWS < rows16 ? w + (size_t)(r0 + 2 * AMX_ROWS) * ws : NULL);
+                HALF_C(0, HALF_STORE_C); HALF_C(1, HALF_STORE_C); HALF_C(2, HALF_STORE_C); HALF_C(3, HALF_STORE_C);
+            }
+        }
+    }
+    _tile_release();
+}
+#undef HALF_PART
+#undef HALF_TILES2
+#undef HALF_C
+
+static __attribute__((noinline)) void half_gemm_f16(int n, const uint8_t *w, size_t ws, int rows16, const float *x,
+                                                    size_t xs, int cols16, float *out, size_t os) {
+    half_gemm(0, n, w, ws, rows16, x, xs, cols16, out, os);
+}
+
+static __attribute__((noinline)) void half_gemm_bf16(int n, const uint8_t *w, size_t ws, int rows16, const float *x,
+                                                     size_t xs, int cols16, float *out, size_t os) {
+    half_gemm(1, n, w, ws, rows16, x, xs, cols16, out, os);
+}
+
+/* The whole product: full tiles here, the rest (and decode) on the VNNI level */
+static void gemm_half_amx(int bf16, int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs,
+                          int n_cols, float *out, size_t os) {
+    void (*const vnni)(int, const void *, size_t, int, const float *, size_t, int, float *, size_t) =
+        bf16 ? qi_kernels_avx512vnni.gemm_bf16 : qi_kernels_avx512vnni.gemm_f16;
+    const int rows16 = n_rows / AMX_ROWS * AMX_ROWS, cols16 = n_cols / AMX_COLS * AMX_COLS;
+    if (n_cols < AMX_MIN_COLS || rows16 == 0 || n <= 0) {
+        vnni(n, w, ws, n_rows, x, xs, n_cols, out, os);
+        return;
+    }
+    (bf16 ? half_gemm_bf16 : half_gemm_f16)(n, w, ws, rows16, x, xs, cols16, out, os);
+    if (rows16 < n_rows)
+        vnni(n, (const uint8_t *)w + (size_t)rows16 * ws, ws, n_rows - rows16, x, xs, n_cols, out + rows16, os);
+    if (cols16 < n_cols) vnni(n, w, ws, rows16, x + (size_t)cols16 * xs, xs, n_cols - cols16, out + (size_t)cols16 * os, os);
+}
+
+static void gemm_f16_amx(int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
+                         float *out, size_t os) {
+    gemm_half_amx(0, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+
+static void gemm_bf16_amx(int n, const void *w, size_t ws, int n_rows, const float *x, size_t xs, int n_cols,
+                          float *out, size_t os) {
+    gemm_half_amx(1, n, w, ws, n_rows, x, xs, n_cols, out, os);
+}
+
 static qi_kernels amx_table;
 static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
 
@@ -268,6 +466,8 @@ static void amx_fill(void) {
     amx_table.name = "amx";
     amx_table.gemm_q4_0 = gemm_q4_0_amx;
     amx_table.gemm_q8_0 = gemm_q8_0_amx;
+    amx_table.gemm_f16 = gemm_f16_amx;
+    amx_table.gemm_bf16 = gemm_bf16_amx;
 }
 
 const qi_kernels *kernels_amx(void) {
