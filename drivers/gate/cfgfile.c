@@ -9,15 +9,15 @@
 static const char *const KV[] = {"QI_KV_F32", "QI_KV_F16", "QI_KV_Q8_0", NULL};
 static const char *const COMPUTE[] = {"QI_COMPUTE_Q8", "QI_COMPUTE_F32", NULL};
 static const char *const ISA[] = {"QI_ISA_AUTO", "QI_ISA_SCALAR", "QI_ISA_AVX2", "QI_ISA_AVX512", "QI_ISA_AVX512VNNI",
-                                  "QI_ISA_NEON", "QI_ISA_DOTPROD", "QI_ISA_I8MM", NULL};
+                                  "QI_ISA_NEON", "QI_ISA_DOTPROD", "QI_ISA_I8MM", "QI_ISA_AMX", NULL};
 
 static const char *const T_THREADS[] = {"0", "1", "2", "3", "4", NULL};
 static const char *const T_CHUNK[] = {"16", "32", "64", "96", "128", "256", "512", NULL};
 static const char *const T_KV[] = {"QI_KV_F32", "QI_KV_F16", "QI_KV_Q8_0", NULL};
 static const char *const T_COMPUTE[] = {"QI_COMPUTE_Q8", "QI_COMPUTE_F32", NULL};
 static const char *const T_BOOL[] = {"0", "1", NULL};
-static const char *const T_ISA[] = {"QI_ISA_AUTO", "QI_ISA_AVX2", "QI_ISA_AVX512", "QI_ISA_AVX512VNNI", "QI_ISA_NEON",
-                                    "QI_ISA_DOTPROD", "QI_ISA_I8MM", NULL};
+static const char *const T_ISA[] = {"QI_ISA_AUTO", "QI_ISA_AVX2", "QI_ISA_AVX512", "QI_ISA_AVX512VNNI", "QI_ISA_AMX",
+                                    "QI_ISA_NEON", "QI_ISA_DOTPROD", "QI_ISA_I8MM", NULL};
 static const char *const T_PREFETCH[] = {"-1", "0", "2048", "4096", "6144", "8192", "12288", "16384", "24576", NULL};
 static const char *const T_ROWS[] = {"0", "16", "32", "64", "128", "256", NULL};
 static const char *const T_SPIN[] = {"0", "1000", "5000", "20000", "100000", "1000000", NULL};

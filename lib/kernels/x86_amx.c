@@ -34,9 +34,10 @@ extern const qi_kernels qi_kernels_avx512vnni;
 #define AMX_SUPER 64  /* columns whose activations are packed once and reused by every row tile */
 #define AMX_MIN_COLS AMX_COLS
 
-/* the tiles: C, A (weights) and B (activations), two of each, so that one
- * block's products run while the other's sums are being scaled (macros: the
- * intrinsics paste the number into the instruction's text) */
+/* the tiles: four C, so that four blocks' products are in flight before
+ * their sums are stored and scaled, and two each of A (weights) and B
+ * (activations), alternating (macros: the intrinsics paste the number into
+ * the instruction's text) */
 #define TC0 0
 #define TC1 1
 #define TC2 2
@@ -57,10 +58,10 @@ typedef struct {
 
 static const tile_config amx_config __attribute__((aligned(64))) = {
     .palette = 1,
-    .colsb = {[TC0] = AMX_COLS * 4, [TC1] = AMX_COLS * 4, [TC2] = AMX_COLS * 4, [TC3] = AMX_COLS * 4, [TA0] = QK8_0, [TA1] = QK8_0, [TB0] = AMX_COLS * 4,
-              [TB1] = AMX_COLS * 4},
-    .rows = {[TC0] = AMX_ROWS, [TC1] = AMX_ROWS, [TC2] = AMX_ROWS, [TC3] = AMX_ROWS, [TA0] = AMX_ROWS, [TA1] = AMX_ROWS, [TB0] = QK8_0 / 4,
-             [TB1] = QK8_0 / 4},
+    .colsb = {[TC0] = AMX_COLS * 4, [TC1] = AMX_COLS * 4, [TC2] = AMX_COLS * 4, [TC3] = AMX_COLS * 4,
+              [TA0] = QK8_0, [TA1] = QK8_0, [TB0] = AMX_COLS * 4, [TB1] = AMX_COLS * 4},
+    .rows = {[TC0] = AMX_ROWS, [TC1] = AMX_ROWS, [TC2] = AMX_ROWS, [TC3] = AMX_ROWS,
+             [TA0] = AMX_ROWS, [TA1] = AMX_ROWS, [TB0] = QK8_0 / 4, [TB1] = QK8_0 / 4},
 };
 
 /* the f16 scales at base + idx[i] (16 of them) as floats */
@@ -119,8 +120,8 @@ static inline __attribute__((always_inline)) void scale_block(const int32_t *c, 
 }
 
 /* The next row tile's weights, prefetched into L2 while this one is
- * multiplied: a few lines per block, since a burst of them would wait on
- * the core's few line-fill buffers. Line j is line j % lines of row j /
+ * multiplied: a few lines per group of four blocks, since a burst of them
+ * would wait on the core's few line-fill buffers. Line j is line j % lines of row j /
  * lines. */
 typedef struct {
     const uint8_t *base;
@@ -210,9 +211,9 @@ static inline __attribute__((always_inline)) void amx_gemm(const int q4, int n, 
                 /* the next row tile's weights into L2, spread over this
                  * one's blocks, so that they do not come from memory when
                  * their scales are gathered */
-                const int lines = (int)(((size_t)kc * blk + 63) / 64), pairs = nct * (kc / 4) > 0 ? nct * (kc / 4) : 1;
+                const int lines = (int)(((size_t)kc * blk + 63) / 64), groups = nct * (kc / 4) > 0 ? nct * (kc / 4) : 1;
                 prefetch_stream pf = {wr + (size_t)AMX_ROWS * ws, ws, lines, r0 + AMX_ROWS < rows16 ? AMX_ROWS * lines : 0,
-                                      0, (AMX_ROWS * lines + pairs - 1) / pairs};
+                                      0, (AMX_ROWS * lines + groups - 1) / groups};
                 for (int t = 0; t < nct; t++) {
                     amx_tile(a, astep, as, wd, bq + (size_t)t * kc * QK8_0 * AMX_COLS, bd + (size_t)t * kc * AMX_COLS,
                              kc, out + (size_t)(s0 + t * AMX_COLS) * os + r0, os, k0 > 0, &pf);
