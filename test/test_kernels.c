@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__x86_64__)
+#include <sys/syscall.h>
+#endif
 #include <unistd.h>
 
 #include "kernels/kernels.h"
@@ -410,6 +413,20 @@ static void test_generic(void) {
     }
 }
 
+#if defined(__x86_64__)
+/* flag is one of /proc/cpuinfo's flags (0 where that cannot be read) */
+static int cpuinfo_has(const char *flag) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5))
+            for (char *t = strtok(line, " \t\n"); t && !found; t = strtok(NULL, " \t\n")) found = !strcmp(t, flag);
+    if (f) fclose(f);
+    return found;
+}
+#endif
+
 static void test_select(void) {
     char err[256];
     CHECK(n_levels >= 1 && levels[0] == &qi_kernels_scalar, "kernels_available must list scalar first");
@@ -452,17 +469,20 @@ static void test_select(void) {
         CHECK(k && !strcmp(k->name, expect), "auto-selected %s, expected %s", k ? k->name : "(null)", expect);
     }
 #if defined(__x86_64__) && defined(__GNUC__)
-    /* this CPU's best level, from the compiler's own cpu detection */
+    /* this CPU's best level, from the compiler's own cpu detection; for
+     * AMX the flags Linux shows (only where it saves the tile state) and
+     * its consent: each level needs the one before */
     __builtin_cpu_init();
-    const char *want = "scalar";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) want = "avx2";
-    if (!strcmp(want, "avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+    static const char *const rank_name[] = {"scalar", "avx2", "avx512", "avx512vnni", "amx"};
+    int rank = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (rank == 1 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        want = "avx512";
-    if (!strcmp(want, "avx512") && __builtin_cpu_supports("avx512vnni")) want = "avx512vnni";
-    /* AMX also needs the kernel's consent (arch_prctl), asked by the dispatcher: the compiler
-     * cannot tell, so here it is only checked that AMX is picked where it is listed at all */
-    if (!strcmp(want, "avx512vnni") && !strcmp(levels[n_levels - 1]->name, "amx")) want = "amx";
+        rank = 2;
+    if (rank == 2 && __builtin_cpu_supports("avx512vnni")) rank = 3;
+    if (rank == 3 && cpuinfo_has("amx_tile") && cpuinfo_has("amx_int8") && cpuinfo_has("amx_bf16") &&
+        syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0)
+        rank = 4;
+    const char *want = rank_name[rank];
     CHECK(!strcmp(best->name, want), "best level %s, expected %s on this CPU", best->name, want);
 #endif
 }

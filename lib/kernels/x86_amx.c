@@ -21,7 +21,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <pthread.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "kernels.h"
 #include "x86_common.h"
@@ -64,6 +64,12 @@ static const tile_config amx_config __attribute__((aligned(64))) = {
              [TA0] = AMX_ROWS, [TA1] = AMX_ROWS, [TB0] = QK8_0 / 4, [TB1] = QK8_0 / 4},
 };
 
+/* lane i: i * stride (the byte offsets of 16 rows or columns, for gathers) */
+static inline __m512i lane_offsets(size_t stride) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)stride));
+}
+
 /* the f16 scales at base + idx[i] (16 of them) as floats */
 static inline __m512 gather_h2f(__m512i idx, const void *base) {
     __m512i v = _mm512_i32gather_epi32(idx, base, 1);
@@ -75,8 +81,7 @@ static inline __m512 gather_h2f(__m512i idx, const void *base) {
  * (bq[kk * 64 + c * 4 + j] = quant 4kk + j of column c), bd[(t * kc + b) *
  * 16 + c] the scale of column c. */
 static void pack_columns(const block_q8_0 *x, size_t xs, int nct, int kc, int8_t *bq, float *bd) {
-    const __m512i col = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32((int)(xs * sizeof(block_q8_0))));
+    const __m512i col = lane_offsets(xs * sizeof(block_q8_0));
     for (int t = 0; t < nct; t++)
         for (int b = 0; b < kc; b++) {
             const block_q8_0 *xb = x + (size_t)t * AMX_COLS * xs + b;
@@ -189,8 +194,7 @@ static inline __attribute__((always_inline)) void amx_gemm(const int q4, int n, 
     float bd[AMX_SUPER / AMX_COLS * AMX_K * AMX_COLS] __attribute__((aligned(64)));
     int8_t wq[q4 ? AMX_K * AMX_ROWS * QK8_0 : 1] __attribute__((aligned(64)));
     float wd[AMX_K * AMX_ROWS] __attribute__((aligned(64)));
-    const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32((int)ws));
+    const __m512i row = lane_offsets(ws);
     _tile_loadconfig(&amx_config);
     for (int s0 = 0; s0 < cols16; s0 += AMX_SUPER) {
         const int nct = (cols16 - s0 < AMX_SUPER ? cols16 - s0 : AMX_SUPER) / AMX_COLS;
@@ -278,7 +282,7 @@ static void gemm_q8_0_amx(int n, const void *w, size_t ws, int n_rows, const blo
  * tiles hold a super-column of 64 columns; each row tile's weights are
  * split and packed once per k-chunk for all four. */
 #define HALF_STEP 32                 /* values per tile product (64 bytes of bf16) */
-#define HALF_CHUNK 192               /* values per k-chunk: the super-column's split activations stay in L1 */
+#define HALF_CHUNK 192               /* values per k-chunk: the super-column's split activations (72 KiB) stay in L2 */
 #define HALF_STEPS (HALF_CHUNK / HALF_STEP)
 #define HALF_TILES (AMX_SUPER / AMX_COLS)
 #define TW_HI 4
@@ -382,8 +386,6 @@ static void half_pack_rows(int bf16, const uint8_t *w, size_t ws, int k0, int n,
     }
 #define HALF_C(T, op)                                                                                            \
     if (nct > (T)) op(T, out + (size_t)(s0 + (T) * AMX_COLS) * os + r0, os * sizeof(float))
-#define HALF_LOAD_C(T, p, stride) _tile_loadd(T, p, stride)
-#define HALF_STORE_C(T, p, stride) _tile_stored(T, p, stride)
 
 static inline __attribute__((always_inline)) void half_gemm(const int bf16, int n, const uint8_t *w, size_t ws,
                                                             int rows16, const float *x, size_t xs, int cols16,
@@ -400,7 +402,7 @@ static inline __attribute__((always_inline)) void half_gemm(const int bf16, int 
             for (int r0 = 0; r0 < rows16; r0 += AMX_ROWS) {
                 const uint16_t *cur = wp[(r0 / AMX_ROWS) & 1];
                 if (k0) {
-                    HALF_C(0, HALF_LOAD_C); HALF_C(1, HALF_LOAD_C); HALF_C(2, HALF_LOAD_C); HALF_C(3, HALF_LOAD_C);
+                    HALF_C(0, _tile_loadd); HALF_C(1, _tile_loadd); HALF_C(2, _tile_loadd); HALF_C(3, _tile_loadd);
                 } else {
                     _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
                 }
@@ -413,7 +415,7 @@ static inline __attribute__((always_inline)) void half_gemm(const int bf16, int 
                 if (r0 + AMX_ROWS < rows16)
                     half_pack_rows(bf16, w + (size_t)(r0 + AMX_ROWS) * ws, ws, k0, n, ns, wp[((r0 / AMX_ROWS) + 1) & 1],
                                    r0 + 2 * AMX_ROWS < rows16 ? w + (size_t)(r0 + 2 * AMX_ROWS) * ws : NULL);
-                HALF_C(0, HALF_STORE_C); HALF_C(1, HALF_STORE_C); HALF_C(2, HALF_STORE_C); HALF_C(3, HALF_STORE_C);
+                HALF_C(0, _tile_stored); HALF_C(1, _tile_stored); HALF_C(2, _tile_stored); HALF_C(3, _tile_stored);
             }
         }
     }
