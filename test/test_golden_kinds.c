@@ -1,7 +1,8 @@
 /* Golden tests for the types beyond Q4_0/Q8_0/F16/F32: tiny-kq, an id-only
  * Qwen2 whose every row length is a multiple of 256 (so the k-quants apply),
  * quantized by llama.cpp's llama-quantize into files that hold between them
- * every type (test/data/golden-kq/README.md):
+ * every type, read from ../shared/kquant/golden-kq (made as
+ * test/data/kquant/golden-kq.md says; without them these two are skipped):
  *   mix1: Q4_K, Q5_K, Q6_K, Q5_0, Q5_1, Q4_1 and Q6_K output
  *   mix2: Q6_K, Q5_1, BF16, Q5_0, Q4_K, Q6_K, Q5_K, Q4_K and Q5_K output
  * The goldens are an independent float64 forward over the dequantized weights.
@@ -22,7 +23,6 @@
 #include "golden.h"
 #include "test.h"
 
-#define DIR "test/data/golden-kq"
 #define V 256
 #define TIER_A 1e-3f
 #define TIER_C_MARGIN 0.75f
@@ -35,7 +35,7 @@ static char path_buf[512];
 static const char *kpath(const char *fmt, const char *a, const char *b) {
     char name[256];
     snprintf(name, sizeof name, fmt, a, b);
-    snprintf(path_buf, sizeof path_buf, DIR "/%s", name);
+    snprintf(path_buf, sizeof path_buf, "%s/kquant/golden-kq/%s", shared_dir(), name);
     return path_buf;
 }
 
@@ -175,24 +175,34 @@ static void quantized_path(void) {
     level = QI_ISA_AUTO;
 }
 
-/* A type outside the set (Q3_K in place of blk.0.attn_q's Q4_K, smaller, so
- * the file still holds every tensor): refused at load, naming tensor and type. */
+/* The shared Q4_0 model: the loader's checks below rewrite it */
+static const char *shared_q4_0(void) {
+    static char p[512];
+    snprintf(p, sizeof p, "%s/golden/tiny-gqa7-q4_0.gguf", shared_dir());
+    return p;
+}
+
+/* A type outside the set (I32 in place of blk.0.attn_q's F32 in the shared
+ * F32 model: the same size, so the file still holds every tensor): refused
+ * at load, naming tensor and type. */
 static void other_types_refused(void) {
     size_t n = 0;
-    uint8_t *b = slurp_file(DIR "/tiny-kq-mix1.gguf", &n);
+    char src[512];
+    snprintf(src, sizeof src, "%s/golden/tiny-gqa7-f32.gguf", shared_dir());
+    uint8_t *b = slurp_file(src, &n);
     static const char name[] = "blk.0.attn_q.weight";
     uint8_t *p = NULL;
     for (size_t i = 8; b && i + sizeof name < n && !p; i++)
         if (!memcmp(b + i, name, sizeof name - 1) && b[i - 8] == sizeof name - 1) p = b + i + sizeof name - 1;
     CHECK(p != NULL, "tensor info of %s", name);
     if (!p) { free(b); return; }
-    uint32_t n_dims, type, q3k = 11;
+    uint32_t n_dims, type, other = GGML_I32;
     memcpy(&n_dims, p, 4);
     memcpy(&type, p + 4 + 8 * n_dims, 4);
-    CHECK(n_dims == 2 && type == 12, "%s: %u dims, type %u (Q4_K is 12)", name, n_dims, type);
-    memcpy(p + 4 + 8 * n_dims, &q3k, 4);
+    CHECK(n_dims == 2 && type == GGML_F32, "%s: %u dims, type %u (F32 is 0)", name, n_dims, type);
+    memcpy(p + 4 + 8 * n_dims, &other, 4);
     char path[256];
-    snprintf(path, sizeof path, "%s/qinfer-q3k-%d.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    snprintf(path, sizeof path, "%s/qinfer-i32-%d.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     FILE *f = fopen(path, "wb");
     CHECK(f && fwrite(b, 1, n, f) == n, "write %s", path);
     if (f) fclose(f);
@@ -201,19 +211,19 @@ static void other_types_refused(void) {
     char msg[512];
     qi_status st = qi_model_load(path, &m, msg, sizeof msg);
     CHECK(st == QI_ERR_MODEL_TENSOR_TYPE && !m, "load: status %d, model %p", (int)st, (void *)m);
-    CHECK(strstr(msg, "blk.0.attn_q.weight") && strstr(msg, "Q3_K"), "message names tensor and type: %s", msg);
+    CHECK(strstr(msg, "blk.0.attn_q.weight") && strstr(msg, "I32"), "message names tensor and type: %s", msg);
     printf("    %s\n", msg);
     unlink(path);
 }
 
 /* A valid GGUF whose general.alignment is 1 may start tensor data at any
- * byte: mix1 rewritten with that key (and a string key that makes the
+ * byte: the shared Q4_0 model rewritten with that key (and a string key that makes the
  * header's length odd), so its tensors sit at odd offsets. Refused at load,
  * never read misaligned. */
 static void misaligned_data_refused(void) {
     gguf_file g;
     char err[256];
-    CHECK(gguf_open(DIR "/tiny-kq-mix1.gguf", &g, err, sizeof err) == QI_OK, "open: %s", err);
+    CHECK(gguf_open(shared_q4_0(), &g, err, sizeof err) == QI_OK, "open: %s", err);
     if (!g.n_tensors) return;
     size_t infos = (size_t)((const uint8_t *)g.tensors[0].name.ptr - g.base) - 8, infos_end = infos;
     for (uint64_t i = 0; i < g.n_tensors; i++) infos_end += 8 + g.tensors[i].name.len + 4 + 8 * g.tensors[i].n_dims + 4 + 8;
@@ -253,8 +263,14 @@ static void misaligned_data_refused(void) {
 }
 
 int main(void) {
-    RUN(exact_path);
-    RUN(quantized_path);
+    if (access(kpath("%s.gguf", variants[0], ""), F_OK) == 0) {
+        RUN(exact_path);
+        RUN(quantized_path);
+    } else {
+        const char *why = "no ../shared/kquant/golden-kq (llama.cpp-quantized models; see test/data/kquant/golden-kq.md)";
+        SKIP(exact_path, why);
+        SKIP(quantized_path, why);
+    }
     RUN(other_types_refused);
     RUN(misaligned_data_refused);
     return TEST_EXIT();
