@@ -29,6 +29,12 @@ static int t_checks_failed, t_passed, t_failed, t_skipped;
 
 /* a test that does not run here says so, and is counted as skipped, not passed */
 #define SKIP(fn, why) (t_skipped++, printf("SKIP %s: %s\n", #fn, why))
+/* RUN where what it needs is here, else SKIP saying why */
+#define RUN_OR_SKIP(here, fn, why)                                         \
+    do {                                                                   \
+        if (here) RUN(fn);                                                 \
+        else SKIP(fn, why);                                                \
+    } while (0)
 
 #define TEST_EXIT()                                                                                  \
     (t_skipped ? printf("# %d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped)        \

@@ -263,14 +263,10 @@ static void misaligned_data_refused(void) {
 }
 
 int main(void) {
-    if (access(kpath("%s.gguf", variants[0], ""), F_OK) == 0) {
-        RUN(exact_path);
-        RUN(quantized_path);
-    } else {
-        const char *why = "no ../shared/kquant/golden-kq (llama.cpp-quantized models; see test/data/kquant/golden-kq.md)";
-        SKIP(exact_path, why);
-        SKIP(quantized_path, why);
-    }
+    const int here = access(kpath("%s.gguf", variants[0], ""), F_OK) == 0;
+    const char *why = "no ../shared/kquant/golden-kq (llama.cpp-quantized models; see test/data/kquant/golden-kq.md)";
+    RUN_OR_SKIP(here, exact_path, why);
+    RUN_OR_SKIP(here, quantized_path, why);
     RUN(other_types_refused);
     RUN(misaligned_data_refused);
     return TEST_EXIT();

@@ -391,15 +391,12 @@ static void half_products(void) {
 
 int main(void) {
     snprintf(fx_path, sizeof fx_path, "%s/kquant/quant-kinds.gguf", shared_dir());
-    if (access(fx_path, F_OK) == 0) {
-        RUN(fixture_loads);
-        RUN(dequantize_matches_gguf_py);
-        RUN(quantizers_match_ggml);
-    } else {
-        const char *why = "no ../shared/kquant/quant-kinds.gguf (llama.cpp's rows; see test/data/kquant/quant-kinds.md)";
-        SKIP(fixture_loads, why);
-        SKIP(dequantize_matches_gguf_py, why);
-        SKIP(quantizers_match_ggml, why);
+    const int here = access(fx_path, F_OK) == 0;
+    const char *why = "no ../shared/kquant/quant-kinds.gguf (llama.cpp's rows; see test/data/kquant/quant-kinds.md)";
+    RUN_OR_SKIP(here, fixture_loads, why);
+    RUN_OR_SKIP(here, dequantize_matches_gguf_py, why);
+    RUN_OR_SKIP(here, quantizers_match_ggml, why);
+    if (!here) {
         for (int k = 0; k < N_KINDS; k++) synthesize(k);
         printf("    the products below run on random blocks\n");
     }
