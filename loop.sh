@@ -125,19 +125,28 @@ cleanup() {
     [ -n "$work" ] && rm -rf "$work"
     work=""
 }
-# the running child's group, with its start time: a --resume after a SIGKILL
-# stops it, and only it (never a later process that got the same pid)
-remember_child() { echo "$child $(awk '{ print $22 }' "/proc/$child/stat" 2>/dev/null)" >"$state/child"; }
-# run a command in its own process group, waiting for it; a signal kills the group
-run_group() {
-    setsid -w "$@" &
+# start_group CMD...: CMD in a session (and process group) of its own, in the
+# background, as $child. Before it runs CMD it writes its group and start time
+# to $state/child itself: a --resume after a SIGKILL stops it, and only it
+# (never a later process that got the same pid), even when loop.sh died the
+# moment after the fork, before it could have written them
+start_group() {
+    setsid -w bash -c 'echo "$$ $(cut -d " " -f 22 /proc/$$/stat)" >"$0.tmp" && mv -f "$0.tmp" "$0" && exec "$@"' \
+        "$state/child" "$@" &
     child=$!
-    remember_child
+}
+# wait_group: wait for $child; a signal meanwhile kills its group (on_signal)
+wait_group() {
     wait $child
     local rc=$?
     while kill -0 $child 2>/dev/null; do wait $child; rc=$?; done
     child=0
     return $rc
+}
+# run a command in its own process group, waiting for it
+run_group() {
+    start_group "$@"
+    wait_group
 }
 # run_gate LOG ARGS...: ./gate in its own group, stderr into LOG (complete when
 # it returns) and shown as it comes; stdout dropped (the figures are in --json)
@@ -145,15 +154,11 @@ run_gate() {
     local log=$1
     shift
     : >"$log"
-    setsid -w ./gate "$@" 2>"$log" >/dev/null &
-    child=$!
-    remember_child
+    start_group ./gate "$@" 2>"$log" >/dev/null
     tail --pid=$child -n +1 -f "$log" >&2 &
     local tailer=$!
-    wait $child
+    wait_group
     local rc=$?
-    while kill -0 $child 2>/dev/null; do wait $child; rc=$?; done
-    child=0
     wait $tailer 2>/dev/null
     return $rc
 }
@@ -271,8 +276,11 @@ check_copy() {
 
 iteration() {
     incumbent=$(git rev-parse HEAD)
-    work=$(mktemp -d "${TMPDIR:-/tmp}/qinfer-loop.XXXXXX")
+    # the name is on record before the folder exists: a --resume after a
+    # SIGKILL removes it, wherever the kill fell
+    work=$(mktemp -u "${TMPDIR:-/tmp}/qinfer-loop.XXXXXX")
     echo "$work" >"$state/work"
+    mkdir -m 700 "$work" || { say "cannot make $work"; return 1; }
     git clone -q --no-hardlinks --branch "$branch" "$repo" "$work/tree" 2>/dev/null || { say "cannot copy the tree"; return 1; }
     local attempt=0 build_log="" desc="" rc status commit
     local n=$((done_iterations + 1))

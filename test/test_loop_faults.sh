@@ -1,5 +1,6 @@
-# loop.sh killed outright (SIGKILL) at many points of an iteration: while the
-# agent thinks, right after the candidate's commit, while the gate builds,
+# loop.sh killed outright (SIGKILL) at many points of an iteration: as it
+# starts the agent, while the agent thinks, right after the candidate's commit,
+# as it starts the gate (between fork and exec), while the gate builds,
 # while it checks the sampler, while it times runs, as it finishes. After each
 # kill, --resume stops what the killed loop left running, finds the last kept
 # commit, cleans the tree and goes on; results.tsv is only ever appended to
@@ -23,7 +24,20 @@ incumbent=$(git rev-parse HEAD)
 # wait_for LOG TEXT: until TEXT shows in LOG (at most 120 s)
 wait_for() { n=0; while [ $n -lt 1200 ] && ! grep -q "$2" "$1" 2>/dev/null; do sleep 0.1; n=$((n + 1)); done; grep -q "$2" "$1"; }
 
-for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteration [0-9]*:" "spin:the gate builds:building the" \
+# "@TEXT" kills at the fork itself: a setsid first on PATH kills loop.sh (its
+# parent) as its first act when its arguments hold TEXT, then runs the real
+# one. loop.sh is gone before it could note what it started (most times: its
+# side of the fork races this one): the child must note itself.
+mkdir -p "$TMP/forkkill"
+cat >"$TMP/forkkill/setsid" <<EOF
+#!/bin/sh
+case " \$* " in *"\$KILL_AT_FORK"*) kill -KILL \$PPID ;; esac
+exec $(command -v setsid) "\$@"
+EOF
+chmod +x "$TMP/forkkill/setsid"
+
+for point in "slow:the agent thinks:-" "slow:the agent is started:@loop_agent" "spin:the candidate is committed:iteration [0-9]*:" \
+             "spin:the gate is started:@./gate" "spin:the gate builds:building the" \
              "spin:the sampler is checked:sampler fidelity" "spin:runs are timed:pair  1" "spin:the gate finishes:speed-up"; do
     scenario=${point%%:*}
     rest=${point#*:}
@@ -36,11 +50,18 @@ for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteratio
     # background child runs, and wait_for must not read the last point's
     # "resuming" (a SIGTERM then reaches a loop.sh that has no trap yet)
     rm -f "$TMP/run.err" "$TMP/resume.err"
-    ./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/run.err" &
-    lp=$!
-    if [ "$scenario" = slow ]; then sleep 3; else wait_for "$TMP/run.err" "$mark"; fi
-    kill -KILL $lp
-    wait $lp 2>/dev/null
+    case $mark in
+        @*) KILL_AT_FORK=${mark#@} PATH=$TMP/forkkill:$PATH ./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/run.err" &
+            lp=$!
+            wait $lp 2>/dev/null
+            check "killed as $what: it was killed (by the setsid on PATH)" [ $? -eq 137 ]
+            sleep 1 ;; # as a person would: not within the child's first milliseconds
+        *)  ./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/run.err" &
+            lp=$!
+            if [ "$scenario" = slow ]; then sleep 3; else wait_for "$TMP/run.err" "$mark"; fi
+            kill -KILL $lp
+            wait $lp 2>/dev/null ;;
+    esac
     # the resume that follows: stopped at once by SIGTERM, after its start
     ./loop.sh --resume --iterations 1 >/dev/null 2>"$TMP/resume.err" &
     lp=$!
@@ -50,12 +71,12 @@ for point in "slow:the agent thinks:-" "spin:the candidate is committed:iteratio
     rc=$?
     sleep 0.5
     check "killed while $what: --resume starts and stops cleanly (exit $rc)" [ $rc -eq 130 ]
-    [ "$scenario" = slow ] && check "killed while $what: --resume stopped the agent the killed loop left" \
-        grep -q "stopped the agent or gate" "$TMP/resume.err"
+    case $scenario$mark in slow*|*@*) check "killed while $what: --resume stopped the agent or gate the killed loop left" \
+        grep -q "stopped the agent or gate" "$TMP/resume.err" ;; esac
     check "killed while $what: the tree is clean at the last kept commit" sh -c \
         "[ \"\$(git rev-parse HEAD)\" = $incumbent ] && [ -z \"\$(git status --porcelain)\" ]"
     check "killed while $what: nothing of the killed loop is left running or lying about" sh -c \
-        "! pgrep -f '$R/([.]git/qinfer/cache|test/loop_agent[.]sh)' >/dev/null && [ -z \"\$(ls -A $TMPDIR)\" ]"
+        "! pgrep -f '^[.]/gate -m $M --incumbent|$R/([.]git/qinfer/cache|test/loop_agent[.]sh)' >/dev/null && [ -z \"\$(ls -A $TMPDIR)\" ]"
     check "killed while $what: results.tsv only appended to, no torn or short row" sh -c \
         "head -c \$(wc -c <$TMP/before.tsv) results.tsv | cmp -s - $TMP/before.tsv && [ \"\$(tail -c 1 results.tsv | od -An -c | tr -d ' ')\" = '\\n' ] && awk -F'\t' 'NF != 16 { exit 1 }' results.tsv"
 done
