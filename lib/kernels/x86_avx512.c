@@ -155,11 +155,12 @@ INLINE __m512i dp2_u4(__m512i acc, __m512i a1, __m512i b1, __m512i a2, __m512i b
 #define DEC_PAIR_NC 2   /* row pairs for up to two columns */
 /* bytes ahead in the weight stream: the hardware prefetchers stop at 4 KiB
  * page ends; with the weights on 2 MiB pages 12 KiB measured best on Zen
- * (decode +6-8% over 6 KiB, 1 thread; tried 2, 6, 8, 12, 16, 24 KiB), 4 KiB
- * on the Intel Xeon (AMX) development machine (Q4_0 decode +6% at 1 thread,
- * +9% at 2 over 12 KiB, 4 interleaved rounds; Q8_0 and Q4_K_M the same
- * within noise; `bench --prefetch`) */
-#define DEC_PREFETCH (kernels_cpu_intel() ? 4096 : 12288)
+ * (decode +6-8% over 6 KiB, 1 thread; tried 2, 6, 8, 12, 16, 24 KiB), 2 KiB
+ * on the Intel Xeon (AMX, 480 MiB L3) development machine (decode at 1 / 2
+ * threads over 4 KiB: Q4_0 +8% / +6%, Q8_0 +12% / +11%, Q4_K_M +10% / +6%,
+ * Q6_K +10% / +6%, F16 even; Q8_0 drops 6% at 2.5 KiB; tried 0.5-16 KiB,
+ * interleaved; `bench --prefetch`) */
+#define DEC_PREFETCH (kernels_cpu_intel() ? 2048 : 12288)
 #define DEC_PREFETCH_UNROLL /* empty: a group's prefetches stay a loop on this level */
 #define DEC_MASKED 1    /* groups are read whole; dec_mask zeroes the scales of blocks past the row end */
 
