@@ -2,7 +2,8 @@
  * thread (the caller is thread 0) and returns when all are done. Workers
  * spin briefly between jobs, because a decode step issues a few hundred
  * short jobs, then sleep on a condition variable so an idle session costs
- * nothing. */
+ * nothing. A pool with more threads than the process has CPUs yields in its
+ * spins, so that the thread it waits for gets to run. */
 #ifndef QINFER_THREADS_H
 #define QINFER_THREADS_H
 
