@@ -245,10 +245,12 @@ ubsan: seeds
 	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="$(UBSAN_FLAGS)" all
 	@QINFER_SHARED=$(SHARED) QINFER_SANITIZER=ubsan TEST_CC=clang TEST_CFLAGS="$(UBSAN_FLAGS)" UBSAN_OPTIONS=print_stacktrace=1 sh test/run.sh build/ubsan build/ubsan/test/bin
 
-# ThreadSanitizer on one model shared by four sessions generating at once
+# ThreadSanitizer on one model shared by four sessions generating at once, and on
+# the API tests (their pools include one with more threads than CPUs)
 tsan:
-	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=thread" build/tsan/test/test_concurrency
+	$(MAKE) -j$$(nproc) $(SAN_VARS) EXTRA_CFLAGS="-fsanitize=thread" build/tsan/test/test_concurrency build/tsan/test/test_api
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/test/test_concurrency
+	QINFER_SHARED=$(SHARED) TSAN_OPTIONS=halt_on_error=1 build/tsan/test/test_api
 
 # libFuzzer on each target for FUZZ_TIME seconds (FUZZ_JOBS at once, default the CPU count), from its seed corpus
 # (test/fuzz/corpus/T, build/fuzz-seeds/gguf); new inputs go to build/fuzz/corpus-T, crashes to
