@@ -38,7 +38,7 @@ static inline void cpu_relax(void) {
 
 /* A spinner that shares its CPU with another of the pool's threads hands the
  * CPU over now and then: else the thread it waits for may not run for a whole
- * time slice (4 threads on 2 CPUs: decode 11 -> 64 tok/s, Q4_0). With a CPU
+ * time slice (4 threads on 2 CPUs: decode 11 -> 68 tok/s, Q4_0). With a CPU
  * each, never: a yield would hand it to another process instead (one busy
  * process beside a 2-thread pool on 2 CPUs: decode 22 -> 9-14 tok/s). */
 static inline void spin_once(const qi_pool *p, int spins) {
