@@ -47,6 +47,15 @@ static inline int emulated(void) {
     return e && *e && *e != '0';
 }
 
+/* set by make asan / ubsan (test/run.sh's QINFER_SANITIZER): several times slower */
+static inline int sanitized(void) {
+    const char *e = getenv("QINFER_SANITIZER");
+    return e && *e;
+}
+
+/* qemu or a sanitizer: long runs that reach no code the rest does not are cut */
+static inline int slow_runner(void) { return emulated() || sanitized(); }
+
 /* Where ../shared lives (QINFER_SHARED overrides). */
 static inline const char *shared_dir(void) {
     const char *s = getenv("QINFER_SHARED");
