@@ -487,12 +487,25 @@ static void test_select(void) {
 #endif
 }
 
+/* which CPUs get which decode prefetch distance: cpuid leaf 1 EAX values */
+static void test_cpu_kind(void) {
+    CHECK(cpu_kind_of(1, 0x000C06F2) == CPU_INTEL_SPR, "Emerald Rapids (model 0xCF)");
+    CHECK(cpu_kind_of(1, 0x000806F8) == CPU_INTEL_SPR, "Sapphire Rapids (model 0x8F)");
+    CHECK(cpu_kind_of(1, 0x000A06D1) == CPU_INTEL, "Granite Rapids (model 0xAD)");
+    CHECK(cpu_kind_of(1, 0x000A0671) == CPU_INTEL, "model 0xA7 (this development machine's VM)");
+    CHECK(cpu_kind_of(1, 0x000906EA) == CPU_INTEL, "a client core (model 0x9E)");
+    CHECK(cpu_kind_of(1, 0x00080FF0) == CPU_INTEL, "family 15 with model bits 0x8F is not Sapphire Rapids");
+    CHECK(cpu_kind_of(0, 0x000C06F2) == CPU_OTHER, "not Intel: the same EAX means nothing");
+    CHECK(cpu_kind_of(0, 0x00A10F11) == CPU_OTHER, "AMD Zen 4");
+}
+
 int main(void) {
     n_levels = kernels_available(levels, MAX_LEVELS);
     printf("levels:");
     for (int l = 0; l < n_levels; l++) printf(" %s", levels[l]->name);
     printf(" (auto: %s; each tested against scalar)\n", kernels_select(NULL, NULL, 0)->name);
     RUN(test_select);
+    RUN(test_cpu_kind);
     RUN(test_quantize);
     RUN(test_dot);
     RUN(test_gemm_q4_0);

@@ -22,6 +22,12 @@ extern const qi_kernels qi_kernels_neon, qi_kernels_dotprod, qi_kernels_i8mm;
 /* Every level any build knows, worst to best within an architecture. */
 static const char *const all_names[] = {"scalar", "avx2", "avx512", "avx512vnni", "amx", "neon", "dotprod", "i8mm"};
 
+cpu_kind cpu_kind_of(int intel, unsigned leaf1_eax) {
+    if (!intel) return CPU_OTHER;
+    unsigned family = (leaf1_eax >> 8) & 0xf, model = ((leaf1_eax >> 4) & 0xf) | ((leaf1_eax >> 12) & 0xf0);
+    return family == 6 && (model == 0x8f || model == 0xcf) ? CPU_INTEL_SPR : CPU_INTEL;
+}
+
 #if defined(__x86_64__)
 static unsigned long long xgetbv0(void) {
     unsigned int lo, hi;
@@ -29,17 +35,16 @@ static unsigned long long xgetbv0(void) {
     return ((unsigned long long)hi << 32) | lo;
 }
 
-/* 1 on an Intel CPU, whose decode prefetch distance differs (x86_avx512.c).
- * Asked once: cpuid can trap to a hypervisor, and this is asked per product. */
-int kernels_cpu_intel(void) {
-    static int known; /* 0: not asked yet, 1: not Intel, 2: Intel */
+cpu_kind kernels_cpu(void) {
+    static int known; /* 0: not asked yet, else 1 + the kind */
     int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (!v) {
         unsigned a, b, c, d; /* "GenuineIntel" in ebx, edx, ecx */
-        v = __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e ? 2 : 1;
+        int intel = __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+        v = 1 + (int)cpu_kind_of(intel, __get_cpuid(1, &a, &b, &c, &d) ? a : 0);
         __atomic_store_n(&known, v, __ATOMIC_RELAXED);
     }
-    return v == 2;
+    return (cpu_kind)(v - 1);
 }
 
 /* Linux lends a process the AMX tile registers only once asked

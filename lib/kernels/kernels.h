@@ -78,9 +78,15 @@ qi_gemm_fn kernels_gemm(const qi_kernels *k, uint32_t t);
  * the count. For tests that compare each level with the scalar one. */
 int kernels_available(const qi_kernels **out, int cap);
 
+/* The CPUs whose decode prefetch distance was measured apart (x86_avx512.c,
+ * x86_avx2.c): Intel's Sapphire and Emerald Rapids (family 6, models 0x8F
+ * and 0xCF), other Intel CPUs, and the rest (AMD). cpu_kind_of() reads it
+ * from cpuid's vendor test and leaf 1 EAX; kernels_cpu() is this CPU's,
+ * asked once (cpuid can trap to a hypervisor, and this is asked per product). */
+typedef enum { CPU_OTHER, CPU_INTEL, CPU_INTEL_SPR } cpu_kind;
+cpu_kind cpu_kind_of(int intel, unsigned leaf1_eax);
 #if defined(__x86_64__)
-/* 1 on an Intel CPU (asked once) */
-int kernels_cpu_intel(void);
+cpu_kind kernels_cpu(void);
 #endif
 
 #endif

@@ -137,7 +137,7 @@ INLINE __m256 scales8(__m256i v) {
 #define DEC_PAIR_NC 1   /* row pairs for one column only */
 /* bytes ahead in the weight stream: 6 KiB on Zen; 2 KiB on the Intel Xeon
  * development machine (Q4_0 decode at 1 thread +16-20% over 6 KiB) */
-#define DEC_PREFETCH (kernels_cpu_intel() ? 2048 : 6144)
+#define DEC_PREFETCH (kernels_cpu() != CPU_OTHER ? 2048 : 6144)
 #define DEC_MASKED 1    /* groups are read whole; dec_mask zeroes the scales of blocks past the row end */
 
 /* Block i of a group lives in 128-bit lane i % 2 of register i / 2, so the
