@@ -161,7 +161,7 @@ INLINE __m512i dp2_u4(__m512i acc, __m512i a1, __m512i b1, __m512i a2, __m512i b
  * Q6_K +10% / +6%, F16 even; Q8_0 drops 6% at 2.5 KiB; tried 0.5-16 KiB,
  * interleaved; `bench --prefetch`; 3 KiB: Q4_0 -2% / -1%, Q8_0 -3% / -4%),
  * but 4 KiB on the 16-core Emerald Rapids `device` (Q4_0 decode over 2 KiB,
- * 4 interleaved rounds, means at 1 / 2 / 4 / 8 / 16 threads: +10% / +15% /
+ * 4 interleaved rounds, means at 1 / 2 / 4 / 8 / 16 threads: +6% / +15% /
  * +13% / +19% / +6%, ahead in 17 of 20 pairs; two earlier calls agreed) */
 #define DEC_PREFETCH (kernels_cpu() == CPU_INTEL_SPR ? 4096 : kernels_cpu() == CPU_INTEL ? 2048 : 12288)
 #define DEC_PREFETCH_UNROLL /* empty: a group's prefetches stay a loop on this level */
