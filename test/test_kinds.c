@@ -1,13 +1,14 @@
 /* Every tensor type the official Qwen2.5 files use, against llama.cpp.
  *
- * ../shared/kquant/quant-kinds.gguf holds, per type, rows quantized by ggml
- * itself (ggml_quantize_chunk, what llama-quantize calls) and their
- * dequantization by gguf-py (independent Python code, equal to ggml's own bit
- * for bit); test/data/kquant/quant-kinds.md says how it was made. With it:
+ * test/data/kquant/quant-kinds.txt holds, per type, 6 rows of 512 values
+ * quantized by ggml itself (ggml_quantize_chunk, what llama-quantize calls)
+ * and the sha256 of each row's dequantization by gguf-py (independent Python
+ * code, equal to ggml's own bit for bit); test/data/kquant/quant-kinds.md says
+ * how it was made. On those rows:
  *   - dequantize_row reproduces gguf-py's values bit for bit, every type;
  *   - our Q4_0 / Q8_0 quantizers and f16 rounding give ggml's bytes.
- * Without it those two are skipped, and the rest runs on random blocks
- * (random bytes, sane f16 scales), dequantized by dequantize_row:
+ * On those rows and on random ones (random bytes, sane f16 scales: bit
+ * patterns ggml's quantizers never write), dequantized by dequantize_row:
  *   - the scalar quantized products (Q8_0 activations) equal the exact sum of
  *     dequantized weights times dequantized activations, to f32 rounding;
  *   - every kernel level has a product for every quantized type (its own or
@@ -20,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../drivers/gate/sha256.h"
 #include "formats/gguf.h"
 #include "formats/quant.h"
 #include "kernels/kernels.h"
@@ -27,6 +29,7 @@
 
 #define ROWS 6
 #define COLS 512
+#define FIXTURE "test/data/kquant/quant-kinds.txt"
 
 static const struct { const char *name; uint32_t type; } kinds[] = {
     {"f16", GGML_F16},   {"bf16", GGML_BF16}, {"q4_0", GGML_Q4_0}, {"q4_1", GGML_Q4_1}, {"q5_0", GGML_Q5_0},
@@ -34,13 +37,20 @@ static const struct { const char *name; uint32_t type; } kinds[] = {
 };
 #define N_KINDS (int)(sizeof kinds / sizeof kinds[0])
 
-static gguf_file fx;
+/* ROWS rows of one type: q as stored, deq their values (dequantize_row's,
+ * once checked), src the floats ggml quantized (the fixture's f16 / q4_0 /
+ * q8_0, whose quantizers we have), deq_sha gguf-py's hash of each row. */
+typedef struct {
+    uint8_t *q;
+    float *deq, *src;
+    char deq_sha[ROWS][65];
+    int n_q, n_deq, n_src; /* rows read */
+} rowset;
+static rowset fx[N_KINDS];  /* llama.cpp's rows */
+static rowset rnd[N_KINDS]; /* random rows */
+static rowset *const sets[2] = {fx, rnd};
+static const char *const set_names[2] = {"ggml's rows", "random rows"};
 static int have_fx;
-static char fx_path[512];
-
-/* Without the fixture: per kind, random rows ("q") and their dequantization
- * ("deq") */
-static gguf_tensor syn[N_KINDS][2];
 
 static uint64_t syn_state = 0x5eed;
 static uint32_t syn_next(void) {
@@ -76,69 +86,103 @@ static void synthesize(int k) {
         }
     }
     for (int r = 0; r < ROWS; r++) dequantize_row(t, q + r * rb, deq + r * COLS, COLS);
-    for (int w = 0; w < 2; w++) {
-        gguf_tensor *g = &syn[k][w];
-        g->type = w ? GGML_F32 : t;
-        g->n_dims = 2, g->ne[0] = COLS, g->ne[1] = ROWS, g->ne[2] = g->ne[3] = 1;
-        g->n_elems = ROWS * COLS, g->n_bytes = w ? sizeof(float) * ROWS * COLS : n;
-        g->data = w ? (const void *)deq : (const void *)q;
-    }
+    rnd[k].q = q, rnd[k].deq = deq, rnd[k].n_q = rnd[k].n_deq = ROWS;
 }
 
-static const gguf_tensor *fx_tensor(const char *kind, const char *what, uint32_t want_type) {
-    char name[64];
-    snprintf(name, sizeof name, "%s.%s", kind, what);
-    const gguf_tensor *t = have_fx ? gguf_find_tensor(&fx, name) : NULL;
-    for (int k = 0; !have_fx && k < N_KINDS; k++)
-        if (!strcmp(kinds[k].name, kind) && (!strcmp(what, "q") || !strcmp(what, "deq")))
-            t = &syn[k][!strcmp(what, "deq")];
-    CHECK(t && t->type == want_type && t->ne[0] == COLS && t->ne[1] == ROWS, "fixture tensor %s", name);
-    return t && t->type == want_type && t->ne[0] == COLS && t->ne[1] == ROWS ? t : NULL;
+static int hex_to_bytes(const char *hex, uint8_t *out, size_t n) {
+    if (strspn(hex, "0123456789abcdef") != 2 * n) return 0;
+    for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &out[i]);
+    return 1;
 }
 
+/* Reads the fixture's lines "KIND q|deq|src ROW DATA" into fx. */
 static void fixture_loads(void) {
-    char err[256];
-    have_fx = gguf_open(fx_path, &fx, err, sizeof err) == QI_OK;
-    CHECK(have_fx, "%s: %s", fx_path, err);
-    for (int k = 0; k < N_KINDS; k++) CHECK(weight_type_supported(kinds[k].type), "%s supported", kinds[k].name);
+    FILE *f = fopen(FIXTURE, "r");
+    CHECK(f != NULL, "%s: cannot open (run the tests from the repository root)", FIXTURE);
+    if (!f) return;
+    char *line = NULL, kind[16], what[8];
+    size_t cap = 0;
+    int row, at, bad = 0;
+    for (int k = 0; k < N_KINDS; k++) {
+        fx[k].q = malloc(row_bytes(kinds[k].type, COLS) * ROWS);
+        fx[k].deq = malloc(sizeof(float) * ROWS * COLS);
+        fx[k].src = malloc(sizeof(float) * ROWS * COLS);
+    }
+    while (getline(&line, &cap, f) > 0) {
+        if (line[0] == '#') continue;
+        line[strcspn(line, "\n")] = 0;
+        int k = 0, ok = sscanf(line, "%15s %7s %d %n", kind, what, &row, &at) == 3 && row >= 0 && row < ROWS;
+        while (ok && k < N_KINDS && strcmp(kinds[k].name, kind)) k++;
+        ok = ok && k < N_KINDS;
+        if (ok && !strcmp(what, "q")) {
+            size_t rb = row_bytes(kinds[k].type, COLS);
+            ok = hex_to_bytes(line + at, fx[k].q + (size_t)row * rb, rb), fx[k].n_q += ok;
+        } else if (ok && !strcmp(what, "src")) {
+            uint8_t *p = (uint8_t *)(fx[k].src + (size_t)row * COLS); /* little-endian floats, as on every target */
+            ok = hex_to_bytes(line + at, p, sizeof(float) * COLS), fx[k].n_src += ok;
+        } else if (ok && !strcmp(what, "deq")) {
+            ok = strlen(line + at) == 64 && strspn(line + at, "0123456789abcdef") == 64;
+            if (ok) memcpy(fx[k].deq_sha[row], line + at, 65), fx[k].n_deq++;
+        } else ok = 0;
+        bad += !ok;
+    }
+    free(line);
+    fclose(f);
+    CHECK(bad == 0, "%s: %d lines unreadable", FIXTURE, bad);
+    int complete = 1;
+    for (int k = 0; k < N_KINDS; k++) {
+        int quantizer = kinds[k].type == GGML_F16 || kinds[k].type == GGML_Q4_0 || kinds[k].type == GGML_Q8_0;
+        int ok = fx[k].n_q == ROWS && fx[k].n_deq == ROWS && fx[k].n_src == (quantizer ? ROWS : 0);
+        CHECK(ok, "%s: %d q, %d deq and %d src rows in %s", kinds[k].name, fx[k].n_q, fx[k].n_deq, fx[k].n_src, FIXTURE);
+        CHECK(weight_type_supported(kinds[k].type), "%s supported", kinds[k].name);
+        complete &= ok;
+    }
+    have_fx = bad == 0 && complete;
 }
 
+/* dequantize_row's floats, bit for bit gguf-py's: the sha256 of each row's
+ * float32 bytes. The values become the rows' deq for the products below. */
 static void dequantize_matches_gguf_py(void) {
-    for (int k = 0; k < N_KINDS; k++) {
-        const gguf_tensor *q = fx_tensor(kinds[k].name, "q", kinds[k].type);
-        const gguf_tensor *deq = fx_tensor(kinds[k].name, "deq", GGML_F32);
-        if (!q || !deq) continue;
+    for (int k = 0; k < N_KINDS && have_fx; k++) {
         size_t rb = row_bytes(kinds[k].type, COLS);
-        CHECK(rb * ROWS == q->n_bytes, "%s: row bytes %zu", kinds[k].name, rb);
         int differ = 0;
-        float row[COLS];
         for (int r = 0; r < ROWS; r++) {
-            dequantize_row(kinds[k].type, (const uint8_t *)q->data + r * rb, row, COLS);
-            differ += memcmp(row, (const float *)deq->data + r * COLS, sizeof row) != 0;
+            float *row = fx[k].deq + (size_t)r * COLS;
+            dequantize_row(kinds[k].type, fx[k].q + r * rb, row, COLS);
+            sha256_ctx c;
+            char hex[65];
+            sha256_init(&c);
+            sha256_update(&c, row, sizeof(float) * COLS);
+            sha256_hex(&c, hex);
+            if (strcmp(hex, fx[k].deq_sha[r])) {
+                differ++;
+                printf("    %s row %d: sha256 %s, gguf-py's %s\n", kinds[k].name, r, hex, fx[k].deq_sha[r]);
+            }
         }
         CHECK(differ == 0, "%s: %d of %d rows differ from gguf-py's dequantization", kinds[k].name, differ, ROWS);
     }
 }
 
+static int kind_index(uint32_t t) {
+    int k = 0;
+    while (kinds[k].type != t) k++;
+    return k;
+}
+
 /* Our quantizers (the KV cache and the activations use Q8_0, the output
  * head may be requantized to Q4_0) make ggml's bytes from the same floats. */
 static void quantizers_match_ggml(void) {
-    const gguf_tensor *src, *q;
-    if ((src = fx_tensor("q8_0", "src", GGML_F32)) && (q = fx_tensor("q8_0", "q", GGML_Q8_0))) {
-        block_q8_0 b[ROWS * COLS / QK8_0];
-        quantize_row_q8_0(src->data, b, ROWS * COLS);
-        CHECK(!memcmp(b, q->data, sizeof b), "q8_0: bytes differ from ggml_quantize_chunk's");
-    }
-    if ((src = fx_tensor("q4_0", "src", GGML_F32)) && (q = fx_tensor("q4_0", "q", GGML_Q4_0))) {
-        block_q4_0 b[ROWS * COLS / QK4_0];
-        quantize_row_q4_0(src->data, b, ROWS * COLS);
-        CHECK(!memcmp(b, q->data, sizeof b), "q4_0: bytes differ from ggml_quantize_chunk's");
-    }
-    if ((src = fx_tensor("f16", "src", GGML_F32)) && (q = fx_tensor("f16", "q", GGML_F16))) {
-        int differ = 0;
-        for (int i = 0; i < ROWS * COLS; i++) differ += fp32_to_fp16(((const float *)src->data)[i]) != ((const uint16_t *)q->data)[i];
-        CHECK(differ == 0, "f16: %d halves differ from ggml's rounding", differ);
-    }
+    if (!have_fx) return;
+    const rowset *s8 = &fx[kind_index(GGML_Q8_0)], *s4 = &fx[kind_index(GGML_Q4_0)], *sh = &fx[kind_index(GGML_F16)];
+    block_q8_0 b8[ROWS * COLS / QK8_0];
+    quantize_row_q8_0(s8->src, b8, ROWS * COLS);
+    CHECK(!memcmp(b8, s8->q, sizeof b8), "q8_0: bytes differ from ggml_quantize_chunk's");
+    block_q4_0 b4[ROWS * COLS / QK4_0];
+    quantize_row_q4_0(s4->src, b4, ROWS * COLS);
+    CHECK(!memcmp(b4, s4->q, sizeof b4), "q4_0: bytes differ from ggml_quantize_chunk's");
+    int differ = 0;
+    for (int i = 0; i < ROWS * COLS; i++) differ += fp32_to_fp16(sh->src[i]) != ((const uint16_t *)sh->q)[i];
+    CHECK(differ == 0, "f16: %d halves differ from ggml's rounding", differ);
 }
 
 /* activations of varied magnitudes per block, as the forward pass makes them */
@@ -161,26 +205,27 @@ static void scalar_products_are_exact(void) {
         quantize_row_q8_0(x[c], xq[c], COLS);
         dequantize_row(GGML_Q8_0, xq[c], xd[c], COLS);
     }
+    for (int set = !have_fx; set < 2; set++)
     for (int k = 0; k < N_KINDS; k++) {
         qi_gemm_fn g = kernels_gemm(&qi_kernels_scalar, kinds[k].type);
         int quantized = kinds[k].type != GGML_F16 && kinds[k].type != GGML_BF16;
         CHECK(!g == !quantized, "%s: a quantized product exactly for the block types", kinds[k].name);
-        const gguf_tensor *q = fx_tensor(kinds[k].name, "q", kinds[k].type);
-        const gguf_tensor *deq = fx_tensor(kinds[k].name, "deq", GGML_F32);
-        if (!g || !q || !deq) continue;
+        const rowset *rs = &sets[set][k];
+        if (!g) continue;
         float out[N_COLS_X][ROWS];
-        g(COLS, q->data, row_bytes(kinds[k].type, COLS), ROWS, &xq[0][0], COLS / QK8_0, N_COLS_X, &out[0][0], ROWS, -1);
+        g(COLS, rs->q, row_bytes(kinds[k].type, COLS), ROWS, &xq[0][0], COLS / QK8_0, N_COLS_X, &out[0][0], ROWS, -1);
         double worst = 0;
         for (int c = 0; c < N_COLS_X; c++)
             for (int r = 0; r < ROWS; r++) {
-                const float *w = (const float *)deq->data + r * COLS;
+                const float *w = rs->deq + r * COLS;
                 double exact = 0, terms = 0;
                 for (int j = 0; j < COLS; j++) exact += (double)w[j] * xd[c][j], terms += fabs((double)w[j] * xd[c][j]);
                 double rel = fabs(out[c][r] - exact) / (terms > 0 ? terms : 1);
                 if (rel > worst) worst = rel;
             }
-        printf("    %s: worst |scalar - exact| / sum|terms| = %.2e\n", kinds[k].name, worst);
-        CHECK(worst <= 1e-6, "%s: the scalar product is off the exact one by %.3g of its terms", kinds[k].name, worst);
+        printf("    %s, %s: worst |scalar - exact| / sum|terms| = %.2e\n", kinds[k].name, set_names[set], worst);
+        CHECK(worst <= 1e-6, "%s, %s: the scalar product is off the exact one by %.3g of its terms", kinds[k].name,
+              set_names[set], worst);
     }
 }
 
@@ -207,19 +252,17 @@ static int level_fail_prints;
  * the row (exact weights times dequantized activations): the integer sums
  * are exact, only the order of float additions may differ. Returns the
  * worst |level - scalar| / sum |w x|. */
-static double level_check(int k, int n, int rows, int cols, int w_pad, uint64_t seed) {
+static double level_check(const rowset *rs, int k, int n, int rows, int cols, int w_pad, uint64_t seed) {
     const qi_kernels *lv[16];
     int n_lv = kernels_available(lv, 16);
     uint32_t t = kinds[k].type;
-    const gguf_tensor *q = fx_tensor(kinds[k].name, "q", t);
-    if (!q) return 0;
     /* rows start 2-byte aligned, as in a file (every block size is even) */
     size_t rb = row_bytes(t, n), ws = rb + (size_t)(w_pad + (w_pad & 1)), fx_rb = row_bytes(t, COLS);
     guard_buf gw;
     uint8_t *w = guarded_alloc(&gw, ws * (size_t)(rows - 1) + rb);
     for (int r = 0; r < rows; r++)
         for (size_t off = 0; off < rb; off += fx_rb)
-            memcpy(w + r * ws + off, (const uint8_t *)q->data + (size_t)((r + off / fx_rb + seed) % ROWS) * fx_rb,
+            memcpy(w + r * ws + off, rs->q + (size_t)((r + off / fx_rb + seed) % ROWS) * fx_rb,
                    rb - off < fx_rb ? rb - off : fx_rb);
     int nb = n / QK8_0;
     block_q8_0 *xq = malloc(sizeof *xq * (size_t)nb * (size_t)cols);
@@ -286,21 +329,23 @@ static void levels_match_scalar(void) {
                                     {256, 1, 40}, {768, 48, 17}, {512, 31, 64}, {1024, 16, 70}, {17152, 5, 2},
                                     {8448, 40, 3}, {4864, 21, 4}};
     uint64_t seed = 7;
+    for (int set = !have_fx; set < 2; set++)
     for (int k = 0; k < N_KINDS; k++) {
         uint32_t t = kinds[k].type;
+        const rowset *rs = &sets[set][k];
         if (!kernels_gemm(&qi_kernels_scalar, t)) continue;
         double worst = 0, e;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             if (shapes[s][0] % ggml_type_block(t)) continue;
-            e = level_check(k, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3), seed++);
+            e = level_check(rs, k, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3), seed++);
             if (e > worst) worst = e;
         }
         for (int c = 1; c <= 17; c++)
             for (int n = 256; n <= 8448; n += 8192) {
-                e = level_check(k, n, 19, c, c % 3, seed++);
+                e = level_check(rs, k, n, 19, c, c % 3, seed++);
                 if (e > worst) worst = e;
             }
-        printf("    %s: worst |level - scalar| / sum|w x| = %.3g\n", kinds[k].name, worst);
+        printf("    %s, %s: worst |level - scalar| / sum|w x| = %.3g\n", kinds[k].name, set_names[set], worst);
     }
     printf("    %d levels, every block type\n", n_lv);
 }
@@ -329,8 +374,7 @@ static void half_products(void) {
         for (int pos = 0; pos < 2; pos++) {
             const char *name = bf ? "bf16" : "f16";
             uint32_t t = bf ? GGML_BF16 : GGML_F16;
-            const gguf_tensor *q = fx_tensor(name, "q", t), *deq = fx_tensor(name, "deq", GGML_F32);
-            if (!q || !deq) continue;
+            const rowset *rs = &sets[!have_fx][kind_index(t)];
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
                 int n = shapes[s][0], rows = shapes[s][1], cols = shapes[s][2];
                 if (pos && n > 256) continue;
@@ -340,11 +384,11 @@ static void half_products(void) {
                 for (int r = 0; r < rows; r++)
                     for (int i = 0; i < n; i++) { /* the fixture's (or random) values, wrapped */
                         int fr = (r + i / COLS) % ROWS, fi = i % COLS;
-                        uint16_t h = ((const uint16_t *)q->data)[fr * COLS + fi];
+                        uint16_t h = ((const uint16_t *)rs->q)[fr * COLS + fi];
                         if (pos) h &= 0x7fff; /* the sign bit of both formats */
                         memcpy(w + r * ws + 2 * i, &h, 2);
-                        wd[(size_t)r * n + i] = pos ? fabsf(((const float *)deq->data)[fr * COLS + fi])
-                                                    : ((const float *)deq->data)[fr * COLS + fi];
+                        wd[(size_t)r * n + i] = pos ? fabsf(rs->deq[fr * COLS + fi])
+                                                    : rs->deq[fr * COLS + fi];
                     }
                 for (int c = 0; c < cols; c++) {
                     fill_x(x + (size_t)c * (n + 3), n, (uint64_t)(c + 11 * s));
@@ -390,20 +434,14 @@ static void half_products(void) {
 }
 
 int main(void) {
-    snprintf(fx_path, sizeof fx_path, "%s/kquant/quant-kinds.gguf", shared_dir());
-    const int here = access(fx_path, F_OK) == 0;
-    const char *why = "no ../shared/kquant/quant-kinds.gguf (llama.cpp's rows; see test/data/kquant/quant-kinds.md)";
-    RUN_OR_SKIP(here, fixture_loads, why);
-    RUN_OR_SKIP(here, dequantize_matches_gguf_py, why);
-    RUN_OR_SKIP(here, quantizers_match_ggml, why);
-    if (!here) {
-        for (int k = 0; k < N_KINDS; k++) synthesize(k);
-        printf("    the products below run on random blocks\n");
-    }
+    for (int k = 0; k < N_KINDS; k++) synthesize(k);
+    RUN(fixture_loads);
+    RUN(dequantize_matches_gguf_py);
+    RUN(quantizers_match_ggml);
     RUN(scalar_products_are_exact);
     RUN(levels_match_scalar);
     RUN(half_products);
-    if (have_fx) gguf_close(&fx);
-    for (int k = 0; k < N_KINDS; k++) free((void *)syn[k][0].data), free((void *)syn[k][1].data);
+    for (int s = 0; s < 2; s++)
+        for (int k = 0; k < N_KINDS; k++) free(sets[s][k].q), free(sets[s][k].deq), free(sets[s][k].src);
     return TEST_EXIT();
 }
