@@ -205,27 +205,28 @@ static void scalar_products_are_exact(void) {
         quantize_row_q8_0(x[c], xq[c], COLS);
         dequantize_row(GGML_Q8_0, xq[c], xd[c], COLS);
     }
-    for (int set = !have_fx; set < 2; set++)
-    for (int k = 0; k < N_KINDS; k++) {
-        qi_gemm_fn g = kernels_gemm(&qi_kernels_scalar, kinds[k].type);
-        int quantized = kinds[k].type != GGML_F16 && kinds[k].type != GGML_BF16;
-        CHECK(!g == !quantized, "%s: a quantized product exactly for the block types", kinds[k].name);
-        const rowset *rs = &sets[set][k];
-        if (!g) continue;
-        float out[N_COLS_X][ROWS];
-        g(COLS, rs->q, row_bytes(kinds[k].type, COLS), ROWS, &xq[0][0], COLS / QK8_0, N_COLS_X, &out[0][0], ROWS, -1);
-        double worst = 0;
-        for (int c = 0; c < N_COLS_X; c++)
-            for (int r = 0; r < ROWS; r++) {
-                const float *w = rs->deq + r * COLS;
-                double exact = 0, terms = 0;
-                for (int j = 0; j < COLS; j++) exact += (double)w[j] * xd[c][j], terms += fabs((double)w[j] * xd[c][j]);
-                double rel = fabs(out[c][r] - exact) / (terms > 0 ? terms : 1);
-                if (rel > worst) worst = rel;
-            }
-        printf("    %s, %s: worst |scalar - exact| / sum|terms| = %.2e\n", kinds[k].name, set_names[set], worst);
-        CHECK(worst <= 1e-6, "%s, %s: the scalar product is off the exact one by %.3g of its terms", kinds[k].name,
-              set_names[set], worst);
+    for (int set = !have_fx; set < 2; set++) {
+        for (int k = 0; k < N_KINDS; k++) {
+            qi_gemm_fn g = kernels_gemm(&qi_kernels_scalar, kinds[k].type);
+            int quantized = kinds[k].type != GGML_F16 && kinds[k].type != GGML_BF16;
+            CHECK(!g == !quantized, "%s: a quantized product exactly for the block types", kinds[k].name);
+            const rowset *rs = &sets[set][k];
+            if (!g) continue;
+            float out[N_COLS_X][ROWS];
+            g(COLS, rs->q, row_bytes(kinds[k].type, COLS), ROWS, &xq[0][0], COLS / QK8_0, N_COLS_X, &out[0][0], ROWS, -1);
+            double worst = 0;
+            for (int c = 0; c < N_COLS_X; c++)
+                for (int r = 0; r < ROWS; r++) {
+                    const float *w = rs->deq + r * COLS;
+                    double exact = 0, terms = 0;
+                    for (int j = 0; j < COLS; j++) exact += (double)w[j] * xd[c][j], terms += fabs((double)w[j] * xd[c][j]);
+                    double rel = fabs(out[c][r] - exact) / (terms > 0 ? terms : 1);
+                    if (rel > worst) worst = rel;
+                }
+            printf("    %s, %s: worst |scalar - exact| / sum|terms| = %.2e\n", kinds[k].name, set_names[set], worst);
+            CHECK(worst <= 1e-6, "%s, %s: the scalar product is off the exact one by %.3g of its terms", kinds[k].name,
+                  set_names[set], worst);
+        }
     }
 }
 
@@ -329,23 +330,24 @@ static void levels_match_scalar(void) {
                                     {256, 1, 40}, {768, 48, 17}, {512, 31, 64}, {1024, 16, 70}, {17152, 5, 2},
                                     {8448, 40, 3}, {4864, 21, 4}};
     uint64_t seed = 7;
-    for (int set = !have_fx; set < 2; set++)
-    for (int k = 0; k < N_KINDS; k++) {
-        uint32_t t = kinds[k].type;
-        const rowset *rs = &sets[set][k];
-        if (!kernels_gemm(&qi_kernels_scalar, t)) continue;
-        double worst = 0, e;
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            if (shapes[s][0] % ggml_type_block(t)) continue;
-            e = level_check(rs, k, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3), seed++);
-            if (e > worst) worst = e;
-        }
-        for (int c = 1; c <= 17; c++)
-            for (int n = 256; n <= 8448; n += 8192) {
-                e = level_check(rs, k, n, 19, c, c % 3, seed++);
+    for (int set = !have_fx; set < 2; set++) {
+        for (int k = 0; k < N_KINDS; k++) {
+            uint32_t t = kinds[k].type;
+            const rowset *rs = &sets[set][k];
+            if (!kernels_gemm(&qi_kernels_scalar, t)) continue;
+            double worst = 0, e;
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                if (shapes[s][0] % ggml_type_block(t)) continue;
+                e = level_check(rs, k, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3), seed++);
                 if (e > worst) worst = e;
             }
-        printf("    %s, %s: worst |level - scalar| / sum|w x| = %.3g\n", kinds[k].name, set_names[set], worst);
+            for (int c = 1; c <= 17; c++)
+                for (int n = 256; n <= 8448; n += 8192) {
+                    e = level_check(rs, k, n, 19, c, c % 3, seed++);
+                    if (e > worst) worst = e;
+                }
+            printf("    %s, %s: worst |level - scalar| / sum|w x| = %.3g\n", kinds[k].name, set_names[set], worst);
+        }
     }
     printf("    %d levels, every block type\n", n_lv);
 }
