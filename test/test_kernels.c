@@ -18,6 +18,7 @@
 #endif
 #include <unistd.h>
 
+#include "formats/gguf.h"
 #include "kernels/kernels.h"
 #include "test.h"
 
@@ -176,36 +177,52 @@ static double check_gemm(int type_q4, int n, int n_rows, int n_cols, int w_pad, 
     qi_gemm_fn sref = type_q4 ? qi_kernels_scalar.gemm_q4_0 : qi_kernels_scalar.gemm_q8_0;
     for (size_t i = 0; i < out_n; i++) ref[i] = -12345.0f;
     sref(n, w, ws, n_rows, x, xs, n_cols, ref, os, -1);
-    double worst = 0;
-    for (int l = 1; l < n_levels; l++) {
-        qi_gemm_fn g = type_q4 ? levels[l]->gemm_q4_0 : levels[l]->gemm_q8_0;
-        for (size_t i = 0; i < out_n; i++) got[i] = -12345.0f;
-        g(n, w, ws, n_rows, x, xs, n_cols, got, os, (n_rows + n_cols) % 3 == 0 ? 0 : (n_rows + n_cols) % 3 == 1 ? -1 : 4096);
-        int bad = 0, clobbered = 0;
-        for (int c = 0; c < n_cols; c++) {
-            for (int r = 0; r < n_rows; r++) {
-                size_t i = (size_t)c * os + r;
-                double s = scale[(size_t)c * n_rows + r];
-                double err = fabs((double)got[i] - (double)ref[i]);
-                double rel = s > 0 ? err / s : (err > 0 ? INFINITY : 0);
-                if (rel > worst) worst = rel;
-                if (!(rel <= 1e-5)) {
-                    if (bad++ < 3 && gemm_fail_prints++ < 20)
-                        printf("    %s gemm_%s n=%d rows=%d cols=%d: out[c=%d][r=%d] = %.9g, scalar %.9g (terms %.3g)\n",
-                               levels[l]->name, type_q4 ? "q4_0" : "q8_0", n, n_rows, n_cols, c, r, got[i], ref[i],
-                               s);
-                }
-            }
-            for (size_t i = (size_t)c * os + n_rows; i < (size_t)(c + 1) * os && i < out_n; i++)
-                if (got[i] != -12345.0f) clobbered++;
-        }
-        for (size_t i = os * (size_t)n_cols; i < out_n; i++)
-            if (got[i] != -12345.0f) clobbered++;
-        CHECK(bad == 0, "%s gemm_%s n=%d rows=%d cols=%d: %d outputs off", levels[l]->name, type_q4 ? "q4_0" : "q8_0",
-              n, n_rows, n_cols, bad);
-        CHECK(clobbered == 0, "%s gemm_%s n=%d rows=%d cols=%d: wrote %d floats outside the output",
-              levels[l]->name, type_q4 ? "q4_0" : "q8_0", n, n_rows, n_cols, clobbered);
+    /* the same rows interleaved in 16s (quant.h: row16), when they can be */
+    const uint32_t t = type_q4 ? GGML_Q4_0 : GGML_Q8_0;
+    uint8_t *wp = NULL, *scratch = NULL;
+    if (n_rows % ROW16 == 0) {
+        wp = malloc(ws * (size_t)n_rows);
+        scratch = malloc(ws * ROW16_CHUNK);
+        memset(wp, 0x5a, ws * (size_t)n_rows);
+        for (int r = 0; r < n_rows; r += ROW16) row16_pack(t, w + (size_t)r * ws, ws, wp + (size_t)r * ws, n);
     }
+    double worst = 0;
+    for (int l = 0; l < n_levels; l++)
+        for (int packed = 0; packed <= (wp != NULL); packed++) {
+            if (l == 0 && !packed) continue; /* scalar is the reference */
+            const int pf = (n_rows + n_cols) % 3 == 0 ? 0 : (n_rows + n_cols) % 3 == 1 ? -1 : 4096;
+            char name[64];
+            snprintf(name, sizeof name, "%s gemm_%s%s", levels[l]->name, type_q4 ? "q4_0" : "q8_0", packed ? " row16" : "");
+            for (size_t i = 0; i < out_n; i++) got[i] = -12345.0f;
+            if (packed)
+                kernels_gemm_row16(levels[l], t, n, wp, ws, n_rows, x, xs, n_cols, got, os, pf, scratch);
+            else
+                (type_q4 ? levels[l]->gemm_q4_0 : levels[l]->gemm_q8_0)(n, w, ws, n_rows, x, xs, n_cols, got, os, pf);
+            int bad = 0, clobbered = 0;
+            for (int c = 0; c < n_cols; c++) {
+                for (int r = 0; r < n_rows; r++) {
+                    size_t i = (size_t)c * os + r;
+                    double s = scale[(size_t)c * n_rows + r];
+                    double err = fabs((double)got[i] - (double)ref[i]);
+                    double rel = s > 0 ? err / s : (err > 0 ? INFINITY : 0);
+                    if (rel > worst) worst = rel;
+                    if (!(rel <= 1e-5)) {
+                        if (bad++ < 3 && gemm_fail_prints++ < 20)
+                            printf("    %s n=%d rows=%d cols=%d: out[c=%d][r=%d] = %.9g, scalar %.9g (terms %.3g)\n",
+                                   name, n, n_rows, n_cols, c, r, got[i], ref[i], s);
+                    }
+                }
+                for (size_t i = (size_t)c * os + n_rows; i < (size_t)(c + 1) * os && i < out_n; i++)
+                    if (got[i] != -12345.0f) clobbered++;
+            }
+            for (size_t i = os * (size_t)n_cols; i < out_n; i++)
+                if (got[i] != -12345.0f) clobbered++;
+            CHECK(bad == 0, "%s n=%d rows=%d cols=%d: %d outputs off", name, n, n_rows, n_cols, bad);
+            CHECK(clobbered == 0, "%s n=%d rows=%d cols=%d: wrote %d floats outside the output", name, n, n_rows,
+                  n_cols, clobbered);
+        }
+    free(wp);
+    free(scratch);
     free(ref);
     free(got);
     free(scale);
@@ -249,7 +266,42 @@ static void gemm_shapes(int type_q4) {
             double e = check_gemm(type_q4, n, 19, c, 2 * (c % 3), c % 2, c % 4);
             if (e > worst) worst = e;
         }
+    /* row16 (quant.h): every column count to two AMX tiles and one more, in
+     * 16 and 48 rows; rows longer than the row16 kernels' k-chunk */
+    for (int c = 1; c <= 33; c++) {
+        double e = check_gemm(type_q4, c % 2 ? 160 : 1088, c % 3 ? 16 : 48, c, 2 * (c % 3), c % 2, c % 4);
+        if (e > worst) worst = e;
+    }
+    for (int c = 1; c <= 17; c += 16) {
+        double e = check_gemm(type_q4, 16416, 32, c, 0, 1, 2);
+        if (e > worst) worst = e;
+    }
     printf("    gemm_%s: worst |error| / sum|terms| = %.3g\n", type_q4 ? "q4_0" : "q8_0", worst);
+}
+
+/* row16 packing is a permutation of the rows' bytes: unpacking a row, or
+ * the whole group, gives back the file's rows */
+static void test_row16_layout(void) {
+    for (int q4 = 0; q4 <= 1; q4++) {
+        const uint32_t t = q4 ? GGML_Q4_0 : GGML_Q8_0;
+        const int n = 96;
+        const size_t rb = row_bytes(t, n), ws = rb + 3;
+        uint8_t rows[ROW16 * (96 / 32 * 34 + 3)], group[ROW16 * (96 / 32 * 34 + 3)], back[ROW16 * (96 / 32 * 34 + 3)];
+        for (size_t i = 0; i < sizeof rows; i++) rows[i] = (uint8_t)rnd();
+        row16_pack(t, rows, ws, group, n);
+        int same = 1;
+        for (int r = 0; r < ROW16; r++) {
+            row16_unpack(t, group, r, back, n);
+            same &= !memcmp(back, rows + (size_t)r * ws, rb);
+        }
+        memset(back, 0, sizeof back);
+        row16_unpack_group(t, group, back, ws, n);
+        for (int r = 0; r < ROW16; r++) same &= !memcmp(back + (size_t)r * ws, rows + (size_t)r * ws, rb);
+        CHECK(same, "%s: row16 unpack does not give back the rows", q4 ? "q4_0" : "q8_0");
+        /* the layout itself: the 16 rows' first scales lead the group */
+        CHECK(!memcmp(group + 2, rows + ws, 2) && !memcmp(group + 30, rows + 15 * ws, 2),
+              "%s: row16 pack does not put the rows' scales first", q4 ? "q4_0" : "q8_0");
+    }
 }
 
 static void test_gemm_q4_0(void) { gemm_shapes(1); }
@@ -508,6 +560,7 @@ int main(void) {
     RUN(test_cpu_kind);
     RUN(test_quantize);
     RUN(test_dot);
+    RUN(test_row16_layout);
     RUN(test_gemm_q4_0);
     RUN(test_gemm_q8_0);
     RUN(test_generic);

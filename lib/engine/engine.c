@@ -12,7 +12,7 @@
 static int imax(int a, int b) { return a > b ? a : b; }
 
 /* The scratch buffers, in the order of qi_scratch's pointers. */
-enum { SC_X, SC_XN, SC_Q, SC_K, SC_V, SC_ATT, SC_GATE, SC_UP, SC_COS, SC_SIN, SC_XQ, SC_ATT_SCRATCH, SC_WROW, SC_N };
+enum { SC_X, SC_XN, SC_Q, SC_K, SC_V, SC_ATT, SC_GATE, SC_UP, SC_COS, SC_SIN, SC_XQ, SC_ATT_SCRATCH, SC_WROW, SC_ROWS, SC_N };
 
 static void scratch_sizes(const qi_model *m, int chunk, int threads, size_t *sz) {
     size_t c = (size_t)chunk, f = sizeof(float);
@@ -26,6 +26,8 @@ static void scratch_sizes(const qi_model *m, int chunk, int threads, size_t *sz)
     sz[SC_XQ] = c * (max_dim / QK8_0) * sizeof(block_q8_0);
     sz[SC_ATT_SCRATCH] = (size_t)threads * attention_scratch_floats(m->head_dim, m->n_head / m->n_head_kv) * f;
     sz[SC_WROW] = (size_t)threads * max_dim * f;
+    /* a Q8_0 row of max_dim is the widest row16 row */
+    sz[SC_ROWS] = m->row16 ? (size_t)threads * ROW16_CHUNK * row_bytes(GGML_Q8_0, (int64_t)max_dim) : 0;
 }
 
 static void scratch_free(qi_scratch *S) {
@@ -36,7 +38,9 @@ static void scratch_free(qi_scratch *S) {
         *bufs[i] = NULL;
     }
     free(S->xq);
+    free(S->rows);
     S->xq = NULL;
+    S->rows = NULL;
 }
 
 static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int threads) {
@@ -50,6 +54,8 @@ static qi_status scratch_alloc(qi_scratch *S, const qi_model *m, int chunk, int 
     ok &= (S->xq = malloc(sz[SC_XQ])) != NULL;
     ok &= (S->att_scratch = malloc(sz[SC_ATT_SCRATCH])) != NULL;
     ok &= (S->wrow = malloc(sz[SC_WROW])) != NULL;
+    S->rows_stride = sz[SC_ROWS] / (size_t)threads;
+    ok &= !sz[SC_ROWS] || (S->rows = malloc(sz[SC_ROWS])) != NULL;
     if (!ok) {
         scratch_free(S);
         return QI_ERR_NOMEM;

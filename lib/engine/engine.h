@@ -27,6 +27,8 @@ typedef struct qi_scratch {
     float *att_scratch;/* attention tiles         [threads][attention_scratch_floats] */
     float *wrow;       /* dequantized weight rows [threads][max_dim] (exact path) */
     int max_dim;       /* max(n_embd, n_ff, q_dim) */
+    uint8_t *rows;     /* row16 matrices' rows in the file's layout [threads][rows_stride] */
+    size_t rows_stride;/* ROW16_CHUNK of the widest rows; 0 when no matrix is row16 */
 } qi_scratch;
 
 typedef struct qi_engine {

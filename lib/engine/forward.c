@@ -46,6 +46,18 @@ static int uses_q8(const qi_engine *e, const qi_weight *w) {
     return e->compute == QI_COMPUTE_Q8 && kernels_gemm(e->kern, w->type) != NULL;
 }
 
+/* Thread ith's scratch for row16 rows in the file's layout */
+static uint8_t *weight_rows(const qi_engine *e, int ith) { return e->scratch.rows + (size_t)ith * e->scratch.rows_stride; }
+
+/* Row r of W in the file's layout: in place, or unpacked from its row16 group */
+static const uint8_t *file_row(const qi_engine *e, int ith, const qi_weight *W, int r) {
+    const uint8_t *p = (const uint8_t *)W->data + (size_t)r * W->row_bytes;
+    if (!W->row16) return p;
+    uint8_t *row = weight_rows(e, ith);
+    row16_unpack(W->type, p - (size_t)(r % ROW16) * W->row_bytes, r % ROW16, row, W->n_in);
+    return row;
+}
+
 /* Rows [r0, r1) of one product. */
 static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
     const qi_engine *e = j->e;
@@ -55,6 +67,9 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
     if (e->compute == QI_COMPUTE_Q8 && (W->type == GGML_F16 || W->type == GGML_BF16)) {
         (W->type == GGML_F16 ? e->kern->gemm_f16 : e->kern->gemm_bf16)(W->n_in, w0, W->row_bytes, r1 - r0, j->x,
                                                                        (size_t)W->n_in, j->n, out + r0, (size_t)W->n_out);
+    } else if (uses_q8(e, W) && W->row16) {
+        kernels_gemm_row16(e->kern, W->type, W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n,
+                           out + r0, (size_t)W->n_out, e->decode_prefetch, weight_rows(e, ith));
     } else if (uses_q8(e, W)) {
         kernels_gemm(e->kern, W->type)(W->n_in, w0, W->row_bytes, r1 - r0, j->xq, (size_t)W->n_in / QK8_0, j->n, out + r0, (size_t)W->n_out,
              e->decode_prefetch);
@@ -63,7 +78,7 @@ static void mm_rows(const mm_job *j, int ith, int m, int r0, int r1) {
         for (int r = r0; r < r1; r++, w0 += W->row_bytes) {
             const float *w = (const float *)w0;
             if (W->type != GGML_F32) {
-                dequantize_row(W->type, w0, wrow, W->n_in);
+                dequantize_row(W->type, file_row(e, ith, W, r), wrow, W->n_in);
                 w = wrow;
             }
             for (int t = 0; t < j->n; t++)
@@ -237,8 +252,7 @@ void forward(qi_engine *e, const int32_t *ids, int n, float *logits, int all) {
     size_t D = (size_t)m->n_embd;
 
     for (int t = 0; t < n; t++)
-        dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)ids[t] * m->tok_embd.row_bytes,
-                       S->x + t * D, (int64_t)D);
+        dequantize_row(m->tok_embd.type, file_row(e, 0, &m->tok_embd, ids[t]), S->x + t * D, (int64_t)D);
     rope_tables(m, e->pos, n, S->rope_cos, S->rope_sin);
 
     for (int l = 0; l < m->n_layer; l++) {

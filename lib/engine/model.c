@@ -9,6 +9,7 @@
 
 #include "model.h"
 #include "formats/quant.h"
+#include "kernels/kernels.h"
 #include "text/tokenizer.h"
 #include "base/fail.h"
 
@@ -282,6 +283,56 @@ static qi_status requantize_output(qi_model *m, char *msg, size_t n) {
     return QI_OK;
 }
 
+/* Interleave the rows of the Q4_0 and Q8_0 matrices in 16s (quant.h: row16)
+ * where the kernel level cfg picks reads that layout faster: in the private
+ * copy and the requantized head, which are ours to write. Only the order of
+ * the bytes changes, so memory does not grow; every reader of a matrix
+ * checks row16 (forward.c). */
+static qi_status interleave_rows(qi_model *m, const qi_config *cfg, char *msg, size_t n) {
+    if (cfg->compute != QI_COMPUTE_Q8 || !m->gguf.copied ||
+        !kernels_row16_native(cfg->isa != QI_ISA_AUTO ? qi_isa_name(cfg->isa) : NULL))
+        return QI_OK;
+    size_t max_rb = 0;
+    int n_w = 1 + !m->tied_output + 7 * m->n_layer;
+    qi_weight **w = malloc((size_t)n_w * sizeof *w);
+    if (!w) return fail_msg(msg, n, QI_ERR_NOMEM, "out of memory");
+    int k = 0;
+    w[k++] = &m->tok_embd;
+    if (!m->tied_output) w[k++] = &m->output;
+    for (int l = 0; l < m->n_layer; l++) {
+        qi_layer *L = &m->layers[l];
+        qi_weight *lw[7] = {&L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wq, &L->wk, &L->wv};
+        /* q, k and v run as one product whose row shares are cut at
+         * multiples of 16 of the three together: all three or none */
+        int nl = (L->wq.n_out % ROW16 || L->wk.n_out % ROW16 || L->wv.n_out % ROW16) ? 4 : 7;
+        for (int i = 0; i < nl; i++) w[k++] = lw[i];
+    }
+    for (int i = 0; i < k; i++)
+        if (row16_type(w[i]->type) && w[i]->n_out % ROW16 == 0 && w[i]->row_bytes > max_rb) max_rb = w[i]->row_bytes;
+    uint8_t *rows = max_rb ? malloc(ROW16 * max_rb) : NULL;
+    void *base = (void *)m->gguf.base;
+    if (!max_rb || !rows || mprotect(base, m->gguf.region_size, PROT_READ | PROT_WRITE)) {
+        free(rows);
+        free(w);
+        return max_rb && !rows ? fail_msg(msg, n, QI_ERR_NOMEM, "out of memory") : QI_OK; /* else: stay as stored */
+    }
+    for (int i = 0; i < k; i++) {
+        qi_weight *W = w[i];
+        if (!row16_type(W->type) || W->n_out % ROW16) continue;
+        uint8_t *d = (uint8_t *)(uintptr_t)W->data;
+        for (int r = 0; r < W->n_out; r += ROW16, d += ROW16 * W->row_bytes) {
+            memcpy(rows, d, ROW16 * W->row_bytes);
+            row16_pack(W->type, rows, W->row_bytes, d, W->n_in);
+        }
+        W->row16 = m->row16 = 1;
+    }
+    mprotect(base, m->gguf.region_size, PROT_READ);
+    if (m->tied_output) m->output = m->tok_embd;
+    free(rows);
+    free(w);
+    return QI_OK;
+}
+
 qi_status qi_model_load(const char *path, qi_model **out, char *msg, size_t msg_size) {
     return qi_model_load_cfg(path, NULL, out, msg, msg_size);
 }
@@ -322,6 +373,7 @@ qi_status qi_model_load_cfg(const char *path, const qi_config *cfg, qi_model **o
             st = load_tokenizer(m, msg, msg_size);
             if (st == QI_ERR_NO_VOCAB) st = QI_OK; /* an id-only model */
             if (!st && cfg->output_q4_0) st = requantize_output(m, msg, msg_size);
+            if (!st) st = interleave_rows(m, cfg, msg, msg_size);
         }
     }
     if (st) {

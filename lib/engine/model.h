@@ -13,6 +13,7 @@ typedef struct qi_weight {
     uint32_t type;      /* enum ggml_type */
     int n_in, n_out;
     size_t row_bytes;
+    int row16;          /* rows interleaved in 16s at load (quant.h) */
 } qi_weight;
 
 typedef struct qi_layer {
@@ -29,6 +30,7 @@ struct qi_model {
     qi_weight tok_embd, output;          /* output aliases tok_embd when tied */
     void *output_owned;                  /* the requantized head, when output_q4_0 */
     int tied_output;
+    int row16;                           /* some matrices have their rows interleaved */
     const float *output_norm;
     qi_layer *layers;
     struct qi_tokenizer *tok;            /* NULL for id-only files */

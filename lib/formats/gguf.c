@@ -467,11 +467,13 @@ qi_status gguf_open_ex(const char *path, int huge_pages, gguf_file *g, char *err
         return fail_msg(err, err_size, QI_ERR_IO, "cannot map '%s': %s", path, strerror(errno));
     }
     size_t region = (size_t)sb.st_size;
+    int copied = 0;
     if (huge_pages) {
         void *copy = copy_to_huge_pages(p, (size_t)sb.st_size, &region);
         if (copy) {
             munmap(p, (size_t)sb.st_size);
             p = copy;
+            copied = 1;
         } else {
             region = (size_t)sb.st_size; /* no memory for a copy: run from the mapping */
         }
@@ -483,6 +485,7 @@ qi_status gguf_open_ex(const char *path, int huge_pages, gguf_file *g, char *err
     }
     g->mapped = 1;
     g->region_size = region;
+    g->copied = copied;
     return QI_OK;
 }
 

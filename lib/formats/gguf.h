@@ -64,6 +64,7 @@ typedef struct gguf_file {
     uint64_t size;
     int mapped;                  /* 1: base came from mmap and gguf_close unmaps it */
     uint64_t region_size;        /* bytes to unmap */
+    int copied;                  /* 1: base is the private copy on 2 MiB pages (gguf_open_ex) */
     uint32_t version;
     uint64_t n_kv, n_tensors;
     gguf_kv *kv;

@@ -112,6 +112,23 @@ void quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n);
 /* Bytes of one row of n elements of type t. */
 size_t row_bytes(uint32_t t, int64_t n);
 
+/* Rows interleaved in 16s ("row16"), for kernels that take 16 rows per
+ * vector lane: Q4_0 and Q8_0 only, n_out a multiple of 16. Group g (rows
+ * 16g..16g+15) takes the bytes the 16 rows take in the file, block by block:
+ * block b is the 16 rows' f16 scales (row i at 2i), then their quants in
+ * 4-byte pieces, piece k of row i at 32 + 64k + 4i (4 pieces for Q4_0, 8 for
+ * Q8_0). A vector load of piece k then holds one activation dword's weights
+ * for all 16 rows. The size is the file's, so is every row range's offset
+ * that starts at a multiple of 16. */
+#define ROW16 16
+int row16_type(uint32_t t);                  /* 1 for the types that have the layout */
+/* rows: 16 rows of n elements, stride row_bytes; group: their row16 bytes */
+void row16_pack(uint32_t t, const uint8_t *rows, size_t row_bytes, uint8_t *group, int64_t n);
+/* row lane (0..15) of a row16 group, in the file's layout */
+void row16_unpack(uint32_t t, const uint8_t *group, int lane, uint8_t *row, int64_t n);
+/* all 16 rows of a group, stride row_bytes */
+void row16_unpack_group(uint32_t t, const uint8_t *group, uint8_t *rows, size_t row_bytes, int64_t n);
+
 /* 1 if we have kernels for this weight type */
 int weight_type_supported(uint32_t t);
 

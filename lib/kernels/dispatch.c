@@ -174,3 +174,25 @@ qi_gemm_fn kernels_gemm(const qi_kernels *k, uint32_t t) {
     default: return NULL;
     }
 }
+
+void kernels_gemm_row16(const qi_kernels *k, uint32_t t, int n, const void *w, size_t ws, int n_rows,
+                        const block_q8_0 *x, size_t xs, int n_cols, float *out, size_t os, int prefetch,
+                        uint8_t *scratch) {
+    qi_gemm_fn r16 = t == GGML_Q4_0 ? k->gemm_q4_0_r16 : k->gemm_q8_0_r16;
+    if (r16) {
+        r16(n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+        return;
+    }
+    qi_gemm_fn g = kernels_gemm(k, t);
+    for (int r0 = 0; r0 < n_rows; r0 += ROW16_CHUNK) {
+        const int nr = n_rows - r0 < ROW16_CHUNK ? n_rows - r0 : ROW16_CHUNK;
+        for (int r = 0; r < nr; r += ROW16)
+            row16_unpack_group(t, (const uint8_t *)w + (size_t)(r0 + r) * ws, scratch + (size_t)r * ws, ws, n);
+        g(n, scratch, ws, nr, x, xs, n_cols, out + r0, os, prefetch);
+    }
+}
+
+int kernels_row16_native(const char *force) {
+    const qi_kernels *k = kernels_select(force, NULL, 0);
+    return k && k->row16;
+}

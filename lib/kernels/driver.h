@@ -332,6 +332,9 @@ const qi_kernels QI_TABLE = {
     .quantize_q8_0 = quantize_q8_0,
     QI_KINDS(TABLE_GEMM)
     .dot_f32 = dot_f32_k,
+#ifdef ROW16_GEMMS
+    ROW16_GEMMS
+#endif
     GENERIC_KERNELS,
 };
 #undef TABLE_GEMM

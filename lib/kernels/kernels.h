@@ -45,6 +45,12 @@ typedef struct qi_kernels {
     /* the other block types; a level that has no kernel of its own for one
      * leaves it NULL, and kernels_gemm() gives the scalar one */
     qi_gemm_fn gemm_q4_1, gemm_q5_0, gemm_q5_1, gemm_q4_k, gemm_q5_k, gemm_q6_k;
+    /* Q4_0 and Q8_0 weights interleaved in 16s (quant.h: row16), n_rows a
+     * multiple of 16; NULL on a level without them (kernels_gemm_row16
+     * serves every level). row16: 1 where they are ahead of the file
+     * layout's at every column count, so that interleaving at load pays */
+    qi_gemm_fn gemm_q4_0_r16, gemm_q8_0_r16;
+    int row16;
     /* f32 dot product, for the exact (dequantized-weight) path */
     float (*dot_f32)(const float *a, const float *b, int n);
     /* tiled attention's inner loops, one row against one block of keys,
@@ -73,6 +79,18 @@ const qi_kernels *kernels_select(const char *force, char *err, size_t err_size);
  * level k, the scalar one where k has none; NULL for a type that has no
  * quantized product (F32, F16, BF16: they take the exact path). */
 qi_gemm_fn kernels_gemm(const qi_kernels *k, uint32_t t);
+
+/* The product of a row16 matrix of type t (n_rows a multiple of 16) on
+ * level k, arguments as qi_gemm_fn's: the level's row16 kernel, or on a
+ * level without one, the rows unpacked, ROW16_CHUNK at a time, into scratch
+ * (ROW16_CHUNK rows of ws bytes) for its product of the file's layout. */
+#define ROW16_CHUNK 64
+void kernels_gemm_row16(const qi_kernels *k, uint32_t t, int n, const void *w, size_t ws, int n_rows,
+                        const block_q8_0 *x, size_t xs, int n_cols, float *out, size_t os, int prefetch,
+                        uint8_t *scratch);
+/* 1 if the level kernels_select(force) picks has row16 set: the weights
+ * are worth interleaving at load */
+int kernels_row16_native(const char *force);
 
 /* Every table this build has and this CPU can run, best last; n_out gets
  * the count. For tests that compare each level with the scalar one. */

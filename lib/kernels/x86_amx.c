@@ -266,6 +266,128 @@ static void gemm_q8_0_amx(int n, const void *w, size_t ws, int n_rows, const blo
     gemm_amx(0, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
 }
 
+/* ---- row16 weights (quant.h) on the tiles: the weights as B -------------------
+ * A row16 block's quants are pieces of 64 bytes, piece k holding dword k of
+ * each of 16 rows: the layout of a B tile (K/4 rows of 16 x 4 bytes). So
+ * here the weights are B, tile-loaded from where they lie (Q8_0; Q4_0 is
+ * unpacked to int8 once per row group and k-chunk), the activations are A,
+ * tile-loaded from their blocks (16 columns, stride a column's blocks), and
+ * C[column][row] is laid out as the output: neither operand is packed and
+ * nothing is transposed. */
+static inline __attribute__((always_inline)) void amx_gemm_r16(const int q4, int n, const uint8_t *w, size_t ws,
+                                                               int n_rows, const block_q8_0 *x, size_t xs, int cols16,
+                                                               float *out, size_t os) {
+    const size_t gblk = ROW16 * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0)), as = xs * sizeof(block_q8_0);
+    const int nb = n / QK8_0;
+    float xd[AMX_SUPER / AMX_COLS * AMX_K * AMX_COLS] __attribute__((aligned(64)));
+    float wd[AMX_K * AMX_ROWS] __attribute__((aligned(64)));
+    int8_t wq[q4 ? AMX_K * QK8_0 * AMX_ROWS : 1] __attribute__((aligned(64)));
+    int32_t c[4][AMX_ROWS * AMX_COLS] __attribute__((aligned(64)));
+    const __m512i col = lane_offsets(as), lo_mask = _mm512_set1_epi8(0x0f), eight = _mm512_set1_epi8(8);
+    _tile_loadconfig(&amx_config);
+    for (int s0 = 0; s0 < cols16; s0 += AMX_SUPER) {
+        const int nct = (cols16 - s0 < AMX_SUPER ? cols16 - s0 : AMX_SUPER) / AMX_COLS;
+        for (int k0 = 0; k0 < nb; k0 += AMX_K) {
+            const int kc = nb - k0 < AMX_K ? nb - k0 : AMX_K;
+            for (int t = 0; t < nct; t++) /* the columns' scales: xd[(t * kc + b) * 16 + column] */
+                for (int b = 0; b < kc; b++)
+                    _mm512_store_ps(xd + (size_t)(t * kc + b) * AMX_COLS,
+                                    gather_h2f(col, &x[(size_t)(s0 + t * AMX_COLS) * xs + (size_t)(k0 + b)].d));
+            for (int r0 = 0; r0 < n_rows; r0 += AMX_ROWS) {
+                const uint8_t *g = w + (size_t)r0 * ws + (size_t)k0 * gblk;
+                for (int b = 0; b < kc; b++)
+                    _mm512_store_ps(wd + b * AMX_ROWS, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + b * gblk))));
+                const int8_t *bw = (const int8_t *)(g + 2 * AMX_ROWS);
+                size_t bstep = gblk;
+                if (q4) { /* B rows 0-3: the low nibbles of pieces 0-3 (weights 0-15), rows 4-7 the high ones */
+                    for (int b = 0; b < kc; b++)
+                        for (int k = 0; k < 4; k++) {
+                            __m512i v = _mm512_loadu_si512(g + b * gblk + 2 * AMX_ROWS + 64 * k);
+                            int8_t *o = wq + (size_t)b * QK8_0 * AMX_ROWS + 64 * k;
+                            _mm512_store_si512(o, _mm512_sub_epi8(_mm512_and_si512(v, lo_mask), eight));
+                            _mm512_store_si512(o + 256, _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), lo_mask), eight));
+                        }
+                    bw = wq, bstep = QK8_0 * AMX_ROWS;
+                }
+                for (int t = 0; t < nct; t++) {
+                    const int8_t *a = x[(size_t)(s0 + t * AMX_COLS) * xs + (size_t)k0].qs;
+                    const float *td = xd + (size_t)t * kc * AMX_COLS;
+                    __m512 acc[AMX_COLS];
+#pragma GCC unroll 16
+                    for (int i = 0; i < AMX_COLS; i++) acc[i] = _mm512_setzero_ps();
+                    int b = 0;
+#define R16_BLOCK(C, A, B, k)                                                                                    \
+    _tile_loadd(A, a + (k) * sizeof(block_q8_0), as);                                                           \
+    _tile_loadd(B, bw + (k) * bstep, 64);                                                                       \
+    _tile_zero(C);                                                                                              \
+    _tile_dpbssd(C, A, B)
+                    for (; b + 4 <= kc; b += 4) {
+                        R16_BLOCK(TC0, TA0, TB0, b);
+                        R16_BLOCK(TC1, TA1, TB1, b + 1);
+                        R16_BLOCK(TC2, TA0, TB0, b + 2);
+                        R16_BLOCK(TC3, TA1, TB1, b + 3);
+                        _tile_stored(TC0, c[0], 64);
+                        _tile_stored(TC1, c[1], 64);
+                        _tile_stored(TC2, c[2], 64);
+                        _tile_stored(TC3, c[3], 64);
+#pragma GCC unroll 4
+                        for (int j = 0; j < 4; j++) scale_block(c[j], td + (b + j) * AMX_COLS, wd + (b + j) * AMX_ROWS, acc);
+                    }
+                    for (; b < kc; b++) {
+                        R16_BLOCK(TC0, TA0, TB0, b);
+                        _tile_stored(TC0, c[0], 64);
+                        scale_block(c[0], td + b * AMX_COLS, wd + b * AMX_ROWS, acc);
+                    }
+#undef R16_BLOCK
+#pragma GCC unroll 16
+                    for (int j = 0; j < AMX_COLS; j++) {
+                        float *o = out + (size_t)(s0 + t * AMX_COLS + j) * os + r0;
+                        _mm512_storeu_ps(o, k0 ? _mm512_add_ps(_mm512_loadu_ps(o), acc[j]) : acc[j]);
+                    }
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+static __attribute__((noinline)) void amx_gemm_q4_0_r16(int n, const uint8_t *w, size_t ws, int n_rows,
+                                                        const block_q8_0 *x, size_t xs, int cols16, float *out,
+                                                        size_t os) {
+    amx_gemm_r16(1, n, w, ws, n_rows, x, xs, cols16, out, os);
+}
+
+static __attribute__((noinline)) void amx_gemm_q8_0_r16(int n, const uint8_t *w, size_t ws, int n_rows,
+                                                        const block_q8_0 *x, size_t xs, int cols16, float *out,
+                                                        size_t os) {
+    amx_gemm_r16(0, n, w, ws, n_rows, x, xs, cols16, out, os);
+}
+
+/* The whole row16 product: full column tiles here, the rest (and decode) on
+ * the VNNI level's row16 kernel */
+static void gemm_r16_amx(const int q4, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                         int n_cols, float *out, size_t os, int prefetch) {
+    const qi_gemm_fn vnni = q4 ? qi_kernels_avx512vnni.gemm_q4_0_r16 : qi_kernels_avx512vnni.gemm_q8_0_r16;
+    const int cols16 = n_cols / AMX_COLS * AMX_COLS;
+    if (n_cols < AMX_MIN_COLS || n < QK8_0) {
+        vnni(n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+        return;
+    }
+    (q4 ? amx_gemm_q4_0_r16 : amx_gemm_q8_0_r16)(n, w, ws, n_rows, x, xs, cols16, out, os);
+    if (cols16 < n_cols)
+        vnni(n, w, ws, n_rows, x + (size_t)cols16 * xs, xs, n_cols - cols16, out + (size_t)cols16 * os, os, prefetch);
+}
+
+static void gemm_q4_0_r16_amx(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                              float *out, size_t os, int prefetch) {
+    gemm_r16_amx(1, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+}
+
+static void gemm_q8_0_r16_amx(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                              float *out, size_t os, int prefetch) {
+    gemm_r16_amx(0, n, w, ws, n_rows, x, xs, n_cols, out, os, prefetch);
+}
+
 /* ---- F16 and BF16 weights, f32 activations (TDPBF16PS) --------------------
  * The tiles multiply bf16 pairs into f32 sums. Both factors are split into
  * bf16 parts that add up to them exactly: an f16 weight (11 significant
@@ -471,6 +593,9 @@ static void amx_fill(void) {
     amx_table.gemm_q8_0 = gemm_q8_0_amx;
     amx_table.gemm_f16 = gemm_f16_amx;
     amx_table.gemm_bf16 = gemm_bf16_amx;
+    amx_table.gemm_q4_0_r16 = gemm_q4_0_r16_amx;
+    amx_table.gemm_q8_0_r16 = gemm_q8_0_r16_amx;
+    amx_table.row16 = 1;
 }
 
 const qi_kernels *kernels_amx(void) {

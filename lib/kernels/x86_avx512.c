@@ -781,6 +781,113 @@ INLINE void tile(const int kind, const int nc, int kc, const tile_rows *rt, tile
     }
 }
 
+#if QI_VNNI
+/* ---- decode on row16 weights (quant.h): 16 rows a vector ---------------------- */
+
+/* Rows interleaved in 16s at load (model.c) put in one vector the weights of
+ * 16 rows that meet one activation dword: a block is 4 (Q4_0) or 8 (Q8_0)
+ * plain loads and as many broadcast dpbusd, with no shuffles and no
+ * reduction across lanes (the row-by-row path spends most of its time on
+ * those). Lane i ends with row i's exact block sum, scaled as always. */
+#define R16_K 512        /* activation blocks whose terms are prepared at once */
+#define R16_PREFETCH 1024
+
+/* 16 rows (p: their row16 blocks from the chunk's first) x nc columns */
+INLINE void r16_group(const int kind, const int nc, const uint8_t *p, int kc, const block_q8_0 *x, size_t xs,
+                      const int32_t *bias, const float *dx, float *out, size_t os, int accum, int pf) {
+    const size_t bsz = ROW16 * kind_bytes(kind);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), flip = _mm512_set1_epi8((char)0x80);
+    __m512 acc[DEC_COLS];
+    UNROLL
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+    for (int b = 0; b < kc; b++, p += bsz) {
+        for (size_t o = 0; pf && o < bsz; o += 64) __builtin_prefetch(p + pf + o, 0, 3);
+        /* two sums per column: two dpbusd chains in flight when nc is 1 */
+        __m512i s[DEC_COLS], t[DEC_COLS];
+        UNROLL
+        for (int c = 0; c < nc; c++) {
+            s[c] = _mm512_set1_epi32(bias[c * R16_K + b]);
+            t[c] = _mm512_setzero_si512();
+        }
+        if (kind == KQ4) {
+            UNROLL
+            for (int k = 0; k < 4; k++) {
+                __m512i z = _mm512_loadu_si512(p + 32 + 64 * k);
+                __m512i lo = _mm512_and_si512(z, m4), hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+                UNROLL
+                for (int c = 0; c < nc; c++) {
+                    const int8_t *y = (x + (size_t)c * xs + b)->qs;
+                    s[c] = dpbusd_bcast(s[c], lo, y + 4 * k);
+                    t[c] = dpbusd_bcast(t[c], hi, y + 16 + 4 * k);
+                }
+            }
+        } else {
+            UNROLL
+            for (int k = 0; k < 8; k++) {
+                __m512i z = _mm512_xor_si512(_mm512_loadu_si512(p + 32 + 64 * k), flip);
+                UNROLL
+                for (int c = 0; c < nc; c++) {
+                    const int8_t *y = (x + (size_t)c * xs + b)->qs + 4 * k;
+                    if (k % 2) t[c] = dpbusd_bcast(t[c], z, y);
+                    else s[c] = dpbusd_bcast(s[c], z, y);
+                }
+            }
+        }
+        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        UNROLL
+        for (int c = 0; c < nc; c++)
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s[c], t[c])),
+                                     _mm512_mul_ps(dw, _mm512_set1_ps(dx[c * R16_K + b])), acc[c]);
+    }
+    UNROLL
+    for (int c = 0; c < nc; c++) {
+        float *o = out + (size_t)c * os;
+        _mm512_storeu_ps(o, accum ? _mm512_add_ps(_mm512_loadu_ps(o), acc[c]) : acc[c]);
+    }
+}
+
+/* n_rows (a multiple of 16) row16 rows x n_cols columns, DEC_COLS at a time */
+static void gemm_r16(const int kind, int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs,
+                     int n_cols, float *out, size_t os, int pf) {
+    if (pf < 0) pf = R16_PREFETCH;
+    const int nb = n / QK8_0;
+    int32_t bias[DEC_COLS * R16_K];
+    float dx[DEC_COLS * R16_K];
+    for (int c0 = 0; c0 < n_cols; c0 += DEC_COLS) {
+        const int nc = n_cols - c0 < DEC_COLS ? n_cols - c0 : DEC_COLS;
+        for (int k0 = 0; k0 < nb; k0 += R16_K) {
+            const int kc = nb - k0 < R16_K ? nb - k0 : R16_K;
+            const block_q8_0 *xk = x + (size_t)c0 * xs + k0;
+            for (int c = 0; c < nc; c++)
+                for (int b = 0; b < kc; b++) {
+                    const block_q8_0 *xb = xk + (size_t)c * xs + b;
+                    bias[c * R16_K + b] = (kind == KQ4 ? -8 : -128) * ysum32(xb->qs);
+                    dx[c * R16_K + b] = h2f(xb->d);
+                }
+            for (int r0 = 0; r0 < n_rows; r0 += ROW16) {
+                const uint8_t *p = (const uint8_t *)w + (size_t)r0 * ws + ROW16 * kind_span(kind, k0);
+                float *o = out + (size_t)c0 * os + r0;
+#define R16_NC(K, NC) r16_group(K, NC, p, kc, xk, xs, bias, dx, o, os, k0 > 0, pf)
+                if (kind == KQ4) SPECIALIZE(nc, DEC_COLS, R16_NC, KQ4);
+                else SPECIALIZE(nc, DEC_COLS, R16_NC, KQ8);
+#undef R16_NC
+            }
+        }
+    }
+}
+
+static void gemm_q4_0_r16(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                          float *out, size_t os, int pf) {
+    gemm_r16(KQ4, n, w, ws, n_rows, x, xs, n_cols, out, os, pf);
+}
+
+static void gemm_q8_0_r16(int n, const void *w, size_t ws, int n_rows, const block_q8_0 *x, size_t xs, int n_cols,
+                          float *out, size_t os, int pf) {
+    gemm_r16(KQ8, n, w, ws, n_rows, x, xs, n_cols, out, os, pf);
+}
+#define ROW16_GEMMS .gemm_q4_0_r16 = gemm_q4_0_r16, .gemm_q8_0_r16 = gemm_q8_0_r16,
+#endif
+
 #include "driver.h"
 
 #endif /* __x86_64__ */
