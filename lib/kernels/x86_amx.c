@@ -309,6 +309,10 @@ static inline __attribute__((always_inline)) void amx_gemm_r16(const int q4, int
                         }
                     bw = wq, bstep = QK8_0 * AMX_ROWS;
                 }
+                /* the next row group's chunk (contiguous) into L2, spread over this one's blocks */
+                const int lines = (int)(((size_t)kc * gblk + 63) / 64), steps = nct * (kc / 4) > 0 ? nct * (kc / 4) : 1;
+                prefetch_stream pf = {g + (size_t)AMX_ROWS * ws, 0, lines, r0 + AMX_ROWS < n_rows ? lines : 0, 0,
+                                      (lines + steps - 1) / steps};
                 for (int t = 0; t < nct; t++) {
                     const int8_t *a = x[(size_t)(s0 + t * AMX_COLS) * xs + (size_t)k0].qs;
                     const float *td = xd + (size_t)t * kc * AMX_COLS;
@@ -322,6 +326,7 @@ static inline __attribute__((always_inline)) void amx_gemm_r16(const int q4, int
     _tile_zero(C);                                                                                              \
     _tile_dpbssd(C, A, B)
                     for (; b + 4 <= kc; b += 4) {
+                        prefetch_some(&pf);
                         R16_BLOCK(TC0, TA0, TB0, b);
                         R16_BLOCK(TC1, TA1, TB1, b + 1);
                         R16_BLOCK(TC2, TA0, TB0, b + 2);
