@@ -109,7 +109,9 @@ typedef struct qi_config {
     qi_compute compute;     /* matrix products: quantized activations or exact f32 */
     int huge_pages;         /* 1: at load, copy the weights from the file mapping into
                                memory on 2 MiB pages (fewer TLB misses while they are
-                               streamed every token); 0: run from the file mapping */
+                               streamed every token; on the amx kernel level, the copy
+                               also has its Q4_0/Q8_0 rows interleaved for the row16
+                               kernels); 0: run from the file mapping */
     int output_q4_0;        /* 1: requantize a Q8_0 output.weight to Q4_0 when the model
                                loads (41.8% of the bytes a token reads, in the official
                                q4_0 file, become 24.5%); 0: use the file's weights */

@@ -28,7 +28,7 @@ const knob KNOBS[] = {
     {"kv_capacity", "tokens the KV cache holds: memory against the longest conversation", NULL, NULL},
     {"kv_type", "KV cache storage: f16 and q8_0 read fewer bytes per attended token and round keys and values", KV, T_KV},
     {"compute", "products: 8-bit activations with integer dot products (fast), or dequantized f32 (exact, slow)", COMPUTE, T_COMPUTE},
-    {"huge_pages", "weights on 2 MiB pages: fewer TLB misses while streaming, a copy at load", NULL, T_BOOL},
+    {"huge_pages", "weights on 2 MiB pages: fewer TLB misses while streaming, a copy at load (on amx, with Q4_0/Q8_0 rows interleaved: row16)", NULL, T_BOOL},
     {"output_q4_0", "output head requantized to 4 bits: fewer bytes per token, less exact logits", NULL, T_BOOL},
     {"isa", "kernel level: AUTO picks the widest this CPU runs, which is not always the fastest", ISA, T_ISA},
     {"decode_prefetch", "bytes the decode kernel prefetches ahead in the weight stream (-1: the level's own, 0: none)", NULL, T_PREFETCH},
