@@ -139,21 +139,19 @@ static inline __attribute__((always_inline)) void prefetch_some(prefetch_stream 
         __builtin_prefetch(p->base + (size_t)(p->next / p->lines) * p->ws + (size_t)(p->next % p->lines) * 64, 0, 2);
 }
 
-/* 16 rows x 16 columns over kc blocks: the weights at a (block b at a + b *
- * astep, rows as stride as), their scales wd[b * 16 + i], the packed
- * activations bq/bd of one column tile; out[c * os + i] (+= with accum) */
-static inline __attribute__((always_inline)) void amx_tile(const int8_t *a, size_t astep, size_t as, const float *wd,
-                                                           const int8_t *bq, const float *bd, int kc, float *out,
-                                                           size_t os, int accum, prefetch_stream *pf) {
+/* C = A B per block over kc blocks, four blocks in flight, each block's
+ * sums scaled into acc: A of block b at a + b * astep (rows as apart), B at
+ * bm + b * bstep (64 bytes a row); scale_block(c, cd + 16 b, vd + 16 b):
+ * cd scales C's rows, vd its columns (acc's lanes) */
+static inline __attribute__((always_inline)) void amx_blocks(const int8_t *a, size_t astep, size_t as,
+                                                             const int8_t *bm, size_t bstep, const float *cd,
+                                                             const float *vd, int kc, __m512 *acc,
+                                                             prefetch_stream *pf) {
     int32_t c[4][AMX_ROWS * AMX_COLS] __attribute__((aligned(64)));
-    __m512 acc[AMX_ROWS];
-#pragma GCC unroll 16
-    for (int i = 0; i < AMX_ROWS; i++) acc[i] = _mm512_setzero_ps();
-    const size_t bstep = QK8_0 * AMX_COLS;
     int b = 0;
 #define AMX_BLOCK(C, A, B, k)                                                                                    \
     _tile_loadd(A, a + (k) * astep, as);                                                                        \
-    _tile_loadd(B, bq + (k) * bstep, 64);                                                                       \
+    _tile_loadd(B, bm + (k) * bstep, 64);                                                                       \
     _tile_zero(C);                                                                                              \
     _tile_dpbssd(C, A, B)
     for (; b + 4 <= kc; b += 4) {
@@ -167,14 +165,26 @@ static inline __attribute__((always_inline)) void amx_tile(const int8_t *a, size
         _tile_stored(TC2, c[2], 64);
         _tile_stored(TC3, c[3], 64);
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) scale_block(c[j], wd + (b + j) * AMX_ROWS, bd + (b + j) * AMX_COLS, acc);
+        for (int j = 0; j < 4; j++) scale_block(c[j], cd + (b + j) * AMX_ROWS, vd + (b + j) * AMX_COLS, acc);
     }
     for (; b < kc; b++) {
         AMX_BLOCK(TC0, TA0, TB0, b);
         _tile_stored(TC0, c[0], 64);
-        scale_block(c[0], wd + b * AMX_ROWS, bd + b * AMX_COLS, acc);
+        scale_block(c[0], cd + b * AMX_ROWS, vd + b * AMX_COLS, acc);
     }
 #undef AMX_BLOCK
+}
+
+/* 16 rows x 16 columns over kc blocks: the weights at a (block b at a + b *
+ * astep, rows as stride as), their scales wd[b * 16 + i], the packed
+ * activations bq/bd of one column tile; out[c * os + i] (+= with accum) */
+static inline __attribute__((always_inline)) void amx_tile(const int8_t *a, size_t astep, size_t as, const float *wd,
+                                                           const int8_t *bq, const float *bd, int kc, float *out,
+                                                           size_t os, int accum, prefetch_stream *pf) {
+    __m512 acc[AMX_ROWS];
+#pragma GCC unroll 16
+    for (int i = 0; i < AMX_ROWS; i++) acc[i] = _mm512_setzero_ps();
+    amx_blocks(a, astep, as, bq, QK8_0 * AMX_COLS, wd, bd, kc, acc, pf);
     transpose16(acc); /* acc[c]: a lane per row */
 #pragma GCC unroll 16
     for (int j = 0; j < AMX_COLS; j++) {
@@ -282,7 +292,6 @@ static inline __attribute__((always_inline)) void amx_gemm_r16(const int q4, int
     float xd[AMX_SUPER / AMX_COLS * AMX_K * AMX_COLS] __attribute__((aligned(64)));
     float wd[AMX_K * AMX_ROWS] __attribute__((aligned(64)));
     int8_t wq[q4 ? AMX_K * QK8_0 * AMX_ROWS : 1] __attribute__((aligned(64)));
-    int32_t c[4][AMX_ROWS * AMX_COLS] __attribute__((aligned(64)));
     const __m512i col = lane_offsets(as), lo_mask = _mm512_set1_epi8(0x0f), eight = _mm512_set1_epi8(8);
     _tile_loadconfig(&amx_config);
     for (int s0 = 0; s0 < cols16; s0 += AMX_SUPER) {
@@ -319,31 +328,7 @@ static inline __attribute__((always_inline)) void amx_gemm_r16(const int q4, int
                     __m512 acc[AMX_COLS];
 #pragma GCC unroll 16
                     for (int i = 0; i < AMX_COLS; i++) acc[i] = _mm512_setzero_ps();
-                    int b = 0;
-#define R16_BLOCK(C, A, B, k)                                                                                    \
-    _tile_loadd(A, a + (k) * sizeof(block_q8_0), as);                                                           \
-    _tile_loadd(B, bw + (k) * bstep, 64);                                                                       \
-    _tile_zero(C);                                                                                              \
-    _tile_dpbssd(C, A, B)
-                    for (; b + 4 <= kc; b += 4) {
-                        prefetch_some(&pf);
-                        R16_BLOCK(TC0, TA0, TB0, b);
-                        R16_BLOCK(TC1, TA1, TB1, b + 1);
-                        R16_BLOCK(TC2, TA0, TB0, b + 2);
-                        R16_BLOCK(TC3, TA1, TB1, b + 3);
-                        _tile_stored(TC0, c[0], 64);
-                        _tile_stored(TC1, c[1], 64);
-                        _tile_stored(TC2, c[2], 64);
-                        _tile_stored(TC3, c[3], 64);
-#pragma GCC unroll 4
-                        for (int j = 0; j < 4; j++) scale_block(c[j], td + (b + j) * AMX_COLS, wd + (b + j) * AMX_ROWS, acc);
-                    }
-                    for (; b < kc; b++) {
-                        R16_BLOCK(TC0, TA0, TB0, b);
-                        _tile_stored(TC0, c[0], 64);
-                        scale_block(c[0], td + b * AMX_COLS, wd + b * AMX_ROWS, acc);
-                    }
-#undef R16_BLOCK
+                    amx_blocks(a, sizeof(block_q8_0), as, bw, bstep, td, wd, kc, acc, &pf);
 #pragma GCC unroll 16
                     for (int j = 0; j < AMX_COLS; j++) {
                         float *o = out + (size_t)(s0 + t * AMX_COLS + j) * os + r0;
