@@ -288,27 +288,27 @@ static qi_status requantize_output(qi_model *m, char *msg, size_t n) {
  * copy and the requantized head, which are ours to write. Only the order of
  * the bytes changes, so memory does not grow; every reader of a matrix
  * checks row16 (forward.c). */
+static int row16_ok(const qi_weight *W) { return row16_type(W->type) && W->n_out % ROW16 == 0; }
+
 static qi_status interleave_rows(qi_model *m, const qi_config *cfg, char *msg, size_t n) {
     if (cfg->compute != QI_COMPUTE_Q8 || !m->gguf.copied ||
         !kernels_row16_native(cfg->isa != QI_ISA_AUTO ? qi_isa_name(cfg->isa) : NULL))
         return QI_OK;
-    size_t max_rb = 0;
-    int n_w = 1 + !m->tied_output + 7 * m->n_layer;
-    qi_weight **w = malloc((size_t)n_w * sizeof *w);
+    qi_weight **w = malloc((size_t)(2 + 7 * m->n_layer) * sizeof *w);
     if (!w) return fail_msg(msg, n, QI_ERR_NOMEM, "out of memory");
-    int k = 0;
-    w[k++] = &m->tok_embd;
-    if (!m->tied_output) w[k++] = &m->output;
+    int k = 0; /* w[k] is kept when row16_ok */
+    w[k] = &m->tok_embd, k += row16_ok(w[k]);
+    if (!m->tied_output) w[k] = &m->output, k += row16_ok(w[k]);
     for (int l = 0; l < m->n_layer; l++) {
         qi_layer *L = &m->layers[l];
-        qi_weight *lw[7] = {&L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wq, &L->wk, &L->wv};
+        qi_weight *lw[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         /* q, k and v run as one product whose row shares are cut at
          * multiples of 16 of the three together: all three or none */
-        int nl = (L->wq.n_out % ROW16 || L->wk.n_out % ROW16 || L->wv.n_out % ROW16) ? 4 : 7;
-        for (int i = 0; i < nl; i++) w[k++] = lw[i];
+        int first = L->wq.n_out % ROW16 || L->wk.n_out % ROW16 || L->wv.n_out % ROW16 ? 3 : 0;
+        for (int i = first; i < 7; i++) w[k] = lw[i], k += row16_ok(w[k]);
     }
-    for (int i = 0; i < k; i++)
-        if (row16_type(w[i]->type) && w[i]->n_out % ROW16 == 0 && w[i]->row_bytes > max_rb) max_rb = w[i]->row_bytes;
+    size_t max_rb = 0;
+    for (int i = 0; i < k; i++) max_rb = w[i]->row_bytes > max_rb ? w[i]->row_bytes : max_rb;
     uint8_t *rows = max_rb ? malloc(ROW16 * max_rb) : NULL;
     void *base = (void *)m->gguf.base;
     if (!max_rb || !rows || mprotect(base, m->gguf.region_size, PROT_READ | PROT_WRITE)) {
@@ -318,7 +318,6 @@ static qi_status interleave_rows(qi_model *m, const qi_config *cfg, char *msg, s
     }
     for (int i = 0; i < k; i++) {
         qi_weight *W = w[i];
-        if (!row16_type(W->type) || W->n_out % ROW16) continue;
         uint8_t *d = (uint8_t *)(uintptr_t)W->data;
         for (int r = 0; r < W->n_out; r += ROW16, d += ROW16 * W->row_bytes) {
             memcpy(rows, d, ROW16 * W->row_bytes);

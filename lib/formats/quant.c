@@ -237,7 +237,7 @@ size_t row_bytes(uint32_t t, int64_t n) {
 int row16_type(uint32_t t) { return t == GGML_Q4_0 || t == GGML_Q8_0; }
 
 /* the byte offset, in a row16 block, of row i's quant byte j (j < the
- * block's quant bytes) and of its scale */
+ * block's quant bytes); its scale is at 2i */
 static size_t row16_at(int i, int j) { return 32 + 64 * (size_t)(j / 4) + 4 * (size_t)i + (size_t)(j % 4); }
 
 void row16_pack(uint32_t t, const uint8_t *rows, size_t row_bytes, uint8_t *group, int64_t n) {
@@ -262,14 +262,7 @@ void row16_unpack(uint32_t t, const uint8_t *group, int lane, uint8_t *row, int6
 }
 
 void row16_unpack_group(uint32_t t, const uint8_t *group, uint8_t *rows, size_t row_bytes, int64_t n) {
-    const size_t bs = ggml_type_size(t), nq = bs - 2, gs = ROW16 * bs;
-    for (int64_t b = 0; b < n / QK8_0; b++) {
-        const uint8_t *src = group + (size_t)b * gs;
-        uint8_t *dst = rows + (size_t)b * bs;
-        for (int i = 0; i < ROW16; i++) memcpy(dst + (size_t)i * row_bytes, src + 2 * i, 2);
-        for (size_t j = 0; j < nq; j += 4)
-            for (int i = 0; i < ROW16; i++) memcpy(dst + (size_t)i * row_bytes + 2 + j, src + row16_at(i, (int)j), 4);
-    }
+    for (int i = 0; i < ROW16; i++) row16_unpack(t, group, i, rows + (size_t)i * row_bytes, n);
 }
 
 int weight_type_supported(uint32_t t) {
