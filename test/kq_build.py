@@ -4,15 +4,16 @@ the official Qwen2.5 GGUF files use, with golden logits from the shared
 independent float64 forward (../shared/golden/ref_forward.py). test_golden_kinds
 runs it, then checks qinfer's forward pass against the goldens.
 
-The quantized weights are ggml's own blocks: every matrix row is a run of
-256-value units (a K-quant super-block, eight legacy blocks, or 256 halves)
-taken from test/data/kquant/quant-kinds.txt, whose rows llama.cpp's
-ggml_quantize_chunk wrote. Each unit's scales are multiplied by +-2^e, which
-scales its values exactly, so that rows get the spread a trained model's have
-while every block stays one that ggml wrote (up to that power of two). The
-values the goldens use are this file's own numpy dequantization, checked bit
-for bit against gguf-py's (the fixture's sha256 of each row), and checked
-again on every scaled unit.
+The quantized weights start from ggml's own blocks: every matrix row is a
+run of 256-value units (a K-quant super-block, eight legacy blocks, or 256
+halves) taken from test/data/kquant/quant-kinds.txt, whose rows llama.cpp's
+ggml_quantize_chunk wrote. In each unit the quant bytes of every block are
+shuffled (any bytes make a valid block, and so no two rows are alike) and the
+f16 scales multiplied by +-2^e, which scales the values exactly, so that the
+rows get a trained model's spread; the sub-block scales stay ggml's. The
+values the goldens use are this file's own numpy dequantization of the bytes
+written: checked bit for bit against gguf-py's on the fixture's rows (their
+sha256), and on every unit, scaled against unscaled times 2^e.
 
 usage: kq_build.py --shared ../shared --out DIR
 Exit status 77 when numpy is missing (the test reports SKIP), 1 on any other

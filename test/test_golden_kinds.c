@@ -3,7 +3,8 @@
  * apply), between them in every type the official files use:
  *   - kqb-mix1 / kqb-mix2 (2 layers, hidden 256): built at run time by
  *     test/kq_build.py from ggml-quantized blocks (test/data/kquant/
- *     quant-kinds.txt), their goldens from the shared float64 numpy forward
+ *     quant-kinds.txt; quant bytes shuffled, scales times +-2^e), their
+ *     goldens from the shared float64 numpy forward
  *     (../shared/golden/ref_forward.py); skipped only where python3 has no
  *     numpy. mix1 is untied with a Q5_0 embedding and a Q6_K head, and its
  *     second layer Q8_0/Q4_0/F16; mix2 is tied (like Qwen2.5-0.5B) with a
