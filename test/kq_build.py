@@ -64,7 +64,7 @@ def scale_min_k4(s):  # s: (nb, 12) uint8 -> sc, m: (nb, 8)
 
 
 def dequantize(t, raw):
-    name, bs, bb, _ = TYPES[t]
+    bb = TYPES[t][2]
     b = np.frombuffer(raw, np.uint8).reshape(-1, bb)
     if t == F16:
         return b.copy().view("<f2").astype(np.float32).reshape(-1)
@@ -132,7 +132,7 @@ def load_units():
 
 def scaled(t, raw, s):
     """raw with its scales (or, for f16/bf16, its values) times s; None where that is not exact"""
-    name, bs, bb, fields = TYPES[t]
+    bb, fields = TYPES[t][2:]
     b = np.frombuffer(raw, np.uint8).reshape(-1, bb).copy()
     if t == BF16:
         v = dequantize(t, raw) * np.float32(s)
